@@ -1,0 +1,128 @@
+//! Helpers shared by the integration tests: small sites in temporary folders, built in memory.
+
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use beian_site::output::MemoryOutput;
+use beian_site::site::{Report, Site};
+
+/// Templates that show what the cases look at: title, content, TOC and counts.
+pub const PAGE_TEMPLATE: &str = "<!doctype html><html lang=\"{{ lang }}\"><head><title>{{ page.title }}</title></head>\
+<body><nav>{% for h in page.toc %}<a href=\"#{{ h.id }}\">{{ h.title }}</a>{% endfor %}</nav>\
+<main>{{ page.content | safe }}</main><p class=\"count\">{{ page.word_count }}|{{ page.reading_time }}</p></body></html>";
+
+/// A section template listing the section's pages.
+pub const SECTION_TEMPLATE: &str = "<!doctype html><html lang=\"{{ lang }}\"><head><title>{{ section.title }}</title></head>\
+<body><main>{{ section.content | safe }}<ul>{% for p in section.pages %}<li><a href=\"{{ p.permalink }}\">{{ p.title }}</a></li>{% endfor %}</ul></main></body></html>";
+
+/// A site in a temporary folder.
+pub struct TestSite {
+    /// Keeps the folder alive.
+    pub dir: tempfile::TempDir,
+}
+
+impl TestSite {
+    /// A site with the given config and default templates.
+    pub fn new(config: &str) -> TestSite {
+        let site = TestSite {
+            dir: tempfile::tempdir().expect("a temporary folder"),
+        };
+        site.write("config.toml", config);
+        site.write("templates/page.html", PAGE_TEMPLATE);
+        site.write("templates/section.html", SECTION_TEMPLATE);
+        site.write("templates/index.html", SECTION_TEMPLATE);
+        site.write("content/_index.md", "+++\ntitle = \"首页\"\n+++\n");
+        site
+    }
+
+    /// The site root.
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Writes a file under the site root.
+    pub fn write(&self, rel: &str, text: &str) {
+        self.write_bytes(rel, text.as_bytes());
+    }
+
+    /// Writes raw bytes under the site root.
+    pub fn write_bytes(&self, rel: &str, bytes: &[u8]) {
+        let path = self.root().join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, bytes).unwrap();
+    }
+
+    /// Builds in memory.
+    pub fn build(&self) -> Built {
+        build_root(self.root())
+    }
+}
+
+/// The files and report of a build.
+pub struct Built {
+    /// Output files by path.
+    pub files: HashMap<String, Arc<Vec<u8>>>,
+    /// The build report.
+    pub report: Report,
+}
+
+impl Built {
+    /// An output file as text; panics with the list of files when it is missing.
+    pub fn text(&self, path: &str) -> String {
+        let bytes = self.files.get(path).unwrap_or_else(|| {
+            let mut names: Vec<_> = self.files.keys().collect();
+            names.sort();
+            panic!("no `{path}` in the output; files: {names:?}")
+        });
+        String::from_utf8(bytes.as_ref().clone()).expect("output is UTF-8")
+    }
+
+    /// The problems as lines.
+    pub fn problems(&self) -> Vec<String> {
+        self.report.problems.iter().map(|p| p.to_string()).collect()
+    }
+}
+
+/// Builds the site at `root` in memory.
+pub fn build_root(root: &Path) -> Built {
+    let mut site = Site::load(root).expect("the site loads");
+    let output = MemoryOutput::default();
+    let report = site.build(&output).expect("the build runs");
+    Built {
+        files: output.into_files(),
+        report,
+    }
+}
+
+/// The repository's top folder.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// The `beian` binary cargo built for these tests.
+pub fn beian_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_beian"))
+}
+
+/// The visible text of every HTML page in a build, whitespace removed.
+pub fn all_text_without_space(built: &Built) -> String {
+    let mut names: Vec<_> = built
+        .files
+        .keys()
+        .filter(|k| k.ends_with(".html"))
+        .collect();
+    names.sort();
+    let mut text = String::new();
+    for name in names {
+        let html = built.text(name);
+        text.push_str(&beian_site::markdown::plain_text(&html));
+        text.push('\n');
+    }
+    text.chars().filter(|c| !c.is_whitespace()).collect()
+}
