@@ -162,6 +162,8 @@ pub fn load(dir: &Path) -> Result<Content> {
             dir.display()
         );
     }
+    // Absolute paths let the file watcher's events be matched to pages directly.
+    let dir = &dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
     let mut content = Content::default();
     let mut files: Vec<PathBuf> = Vec::new();
     for entry in WalkDir::new(dir).sort_by_file_name() {
@@ -233,13 +235,8 @@ pub fn load(dir: &Path) -> Result<Content> {
 }
 
 /// Reads one page file again, for a quick rebuild after an edit.
-pub fn load_single_page(dir: &Path, file: &Path) -> Result<Page> {
-    let rel = file
-        .strip_prefix(dir)
-        .unwrap_or(file)
-        .to_string_lossy()
-        .replace('\\', "/");
-    read_page(file, &rel)?.context("页面已设为草稿")
+pub fn load_single_page(file: &Path, relative_path: &str) -> Result<Page> {
+    read_page(file, relative_path)?.context("页面已设为草稿")
 }
 
 fn is_hidden(path: &Path, root: &Path) -> bool {

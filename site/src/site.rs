@@ -82,15 +82,10 @@ impl Site {
 
     /// Reloads one page's file after an edit, keeping its place in the tree. Returns false
     /// when the edit needs a full reload (new file, changed path, sort key or front matter
-    /// error).
-    pub fn reload_page(&mut self, file: &Path) -> bool {
-        let Some(index) = self.content.pages.iter().position(|p| p.file == file) else {
-            return false;
-        };
-        let dir = self.config.content_path(&self.root);
-        let Ok(fresh) = content::load_single_page(&dir, file) else {
-            return false;
-        };
+    /// error). Gives the page's index.
+    pub fn reload_page(&mut self, file: &Path) -> Option<usize> {
+        let index = self.content.pages.iter().position(|p| p.file == file)?;
+        let fresh = content::load_single_page(file, &self.content.pages[index].relative_path).ok()?;
         let old = &self.content.pages[index];
         if fresh.path != old.path
             || fresh.meta.weight != old.meta.weight
@@ -98,13 +93,14 @@ impl Site {
                 != old.meta.date.as_ref().map(|d| d.as_string())
             || fresh.meta.title != old.meta.title
             || fresh.meta.draft
+            || fresh.meta.aliases != old.meta.aliases
         {
-            return false;
+            return None;
         }
         let page = &mut self.content.pages[index];
         page.meta = fresh.meta;
         page.raw = fresh.raw;
-        true
+        Some(index)
     }
 
     /// Builds everything into `out`.
@@ -431,97 +427,56 @@ impl Site {
 
     /// Renders every page's and section's markdown, shortcodes included.
     fn render_bodies(&mut self, permalinks: &HashMap<String, String>, problems: &mut Vec<Problem>) {
-        let kinds = self.shortcode_kinds();
-        let resolve = |path: &str| permalinks.get(path).cloned();
-        let config_value = serde_json::to_value(&self.config).unwrap_or(Value::Null);
-        let templates = &self.templates;
-        let lang = &self.config.default_language;
-        let render_one = |raw: &str, light: Value, permalink: &str| -> (Body, Vec<String>) {
-            let kind_of = |name: &str| kinds.get(name).copied();
-            let mut render_call = |call: &shortcode::Call| -> Result<String> {
-                let mut ctx = tera::Context::new();
-                for (k, v) in &call.args {
-                    ctx.insert(k.as_str(), v);
-                }
-                ctx.insert("nth", &call.nth);
-                ctx.insert("page", &light);
-                ctx.insert("config", &config_value);
-                ctx.insert("lang", lang);
-                if let Some(body) = &call.body {
-                    ctx.insert("body", body);
-                }
-                let ext = if kind_of(&call.name) == Some(Kind::Markdown) {
-                    "md"
-                } else {
-                    "html"
-                };
-                templates.render(&format!("shortcodes/{}.{ext}", call.name), &ctx)
-            };
-            let expanded = match shortcode::expand(raw, &kind_of, &mut render_call) {
-                Ok(expanded) => expanded,
-                Err(e) => return (Body::default(), vec![format!("{e:#}")]),
-            };
-            let rendered = markdown::render(&expanded.markdown, permalink, &resolve);
-            let html = shortcode::restore(&rendered.html, &expanded.html);
-            let summary = rendered
-                .summary
-                .map(|s| shortcode::restore(&s, &expanded.html));
-            let text = markdown::plain_text(&html);
-            let errors = rendered
-                .broken_links
-                .iter()
-                .map(|l| format!("链接 `{l}` 指向的内容文件不存在：请写成 @/栏目/文件名.md，路径相对于 content 目录"))
-                .collect();
-            let body = Body {
-                word_count: cjk::word_count(&text),
-                reading_time: cjk::reading_time(&text),
-                content: html,
-                summary,
-                toc: rendered.toc,
-                text,
-            };
-            (body, errors)
-        };
-
-        let page_results: Vec<(Body, Vec<String>)> = self
-            .content
-            .pages
-            .par_iter()
-            .map(|page| {
-                let light = json!({
-                    "title": page.meta.title, "path": page.path, "relative_path": page.relative_path,
-                    "permalink": permalinks[&page.relative_path], "extra": toml_to_json(&page.meta.extra),
-                    "colocated_path": page.relative_path.ends_with("index.md").then(|| page.relative_path.trim_end_matches("index.md").to_string()),
-                });
-                render_one(&page.raw, light, &permalinks[&page.relative_path])
-            })
+        let renderer = BodyRenderer::new(self, permalinks);
+        let page_results: Vec<(Body, Vec<String>)> = (0..self.content.pages.len())
+            .into_par_iter()
+            .map(|i| renderer.page(self, i))
             .collect();
-        let section_results: Vec<(Body, Vec<String>)> = self
-            .content
-            .sections
-            .par_iter()
-            .map(|section| {
-                let light = json!({
-                    "title": section.meta.title, "path": section.path, "relative_path": section.relative_path,
-                    "permalink": permalinks[&section.relative_path], "extra": toml_to_json(&section.meta.extra),
-                });
-                render_one(&section.raw, light, &permalinks[&section.relative_path])
-            })
+        let section_results: Vec<(Body, Vec<String>)> = (0..self.content.sections.len())
+            .into_par_iter()
+            .map(|i| renderer.section(self, i))
             .collect();
         for (page, (body, errors)) in self.content.pages.iter_mut().zip(page_results) {
             page.body = body;
-            problems.extend(errors.into_iter().map(|message| Problem {
-                file: format!("content/{}", page.relative_path),
-                message,
-            }));
+            let file = format!("content/{}", page.relative_path);
+            problems.extend(errors.into_iter().map(|message| Problem { file: file.clone(), message }));
         }
         for (section, (body, errors)) in self.content.sections.iter_mut().zip(section_results) {
             section.body = body;
-            problems.extend(errors.into_iter().map(|message| Problem {
-                file: format!("content/{}", section.relative_path),
-                message,
-            }));
+            let file = format!("content/{}", section.relative_path);
+            problems.extend(errors.into_iter().map(|message| Problem { file: file.clone(), message }));
         }
+    }
+
+    /// Re-renders one edited page after a full build: its body, the page itself, its section
+    /// and its neighbours. Returns the output files that changed.
+    pub fn rebuild_page(&mut self, index: usize) -> Result<Vec<(String, Vec<u8>)>> {
+        let permalinks = self.permalinks();
+        let renderer = BodyRenderer::new(self, &permalinks);
+        let (body, errors) = renderer.page(self, index);
+        if let Some(error) = errors.first() {
+            anyhow::bail!("`content/{}`：{error}", self.content.pages[index].relative_path);
+        }
+        let value = self.page_value(index, &permalinks, Some(body));
+        let library = {
+            let mut guard = self.templates.library.write().unwrap_or_else(|e| e.into_inner());
+            let library = Arc::make_mut(&mut guard);
+            library.pages.insert(self.content.pages[index].relative_path.clone(), value);
+            guard.clone()
+        };
+        let config_value = serde_json::to_value(&self.config)?;
+        let page = &self.content.pages[index];
+        let mut out = Vec::new();
+        let (lower, higher) = self.content.neighbours(index);
+        for i in [Some(index), lower, higher].into_iter().flatten() {
+            let html = self.render_page(i, &library, &config_value)?;
+            out.push((output_path(&self.content.pages[i].path), html.into_bytes()));
+        }
+        if let Some(s) = page.section {
+            let html = self.render_section(s, &library, &config_value)?;
+            out.push((output_path(&self.content.sections[s].path), html.into_bytes()));
+        }
+        Ok(out)
     }
 
     fn shortcode_kinds(&self) -> HashMap<String, Kind> {
@@ -829,6 +784,93 @@ impl Site {
         jobs.par_iter()
             .try_for_each(|(path, file)| out.copy(path, file))?;
         Ok(jobs.into_iter().map(|(path, _)| path).collect())
+    }
+}
+
+/// Renders markdown bodies with shortcodes, for a whole build or one edited page.
+struct BodyRenderer<'a> {
+    kinds: HashMap<String, Kind>,
+    permalinks: &'a HashMap<String, String>,
+    config_value: Value,
+}
+
+impl<'a> BodyRenderer<'a> {
+    fn new(site: &Site, permalinks: &'a HashMap<String, String>) -> BodyRenderer<'a> {
+        BodyRenderer {
+            kinds: site.shortcode_kinds(),
+            permalinks,
+            config_value: serde_json::to_value(&site.config).unwrap_or(Value::Null),
+        }
+    }
+
+    fn page(&self, site: &Site, index: usize) -> (Body, Vec<String>) {
+        let page = &site.content.pages[index];
+        let permalink = &self.permalinks[&page.relative_path];
+        let colocated = page
+            .relative_path
+            .ends_with("index.md")
+            .then(|| page.relative_path.trim_end_matches("index.md").to_string());
+        let light = json!({
+            "title": page.meta.title, "path": page.path, "relative_path": page.relative_path,
+            "permalink": permalink, "extra": toml_to_json(&page.meta.extra),
+            "colocated_path": colocated,
+        });
+        self.render(site, &page.raw, light, permalink)
+    }
+
+    fn section(&self, site: &Site, index: usize) -> (Body, Vec<String>) {
+        let section = &site.content.sections[index];
+        let permalink = &self.permalinks[&section.relative_path];
+        let light = json!({
+            "title": section.meta.title, "path": section.path,
+            "relative_path": section.relative_path, "permalink": permalink,
+            "extra": toml_to_json(&section.meta.extra),
+        });
+        self.render(site, &section.raw, light, permalink)
+    }
+
+    fn render(&self, site: &Site, raw: &str, light: Value, permalink: &str) -> (Body, Vec<String>) {
+        let kind_of = |name: &str| self.kinds.get(name).copied();
+        let mut render_call = |call: &shortcode::Call| -> Result<String> {
+            let mut ctx = tera::Context::new();
+            for (k, v) in &call.args {
+                ctx.insert(k.as_str(), v);
+            }
+            ctx.insert("nth", &call.nth);
+            ctx.insert("page", &light);
+            ctx.insert("config", &self.config_value);
+            ctx.insert("lang", &site.config.default_language);
+            if let Some(body) = &call.body {
+                ctx.insert("body", body);
+            }
+            let ext = if kind_of(&call.name) == Some(Kind::Markdown) { "md" } else { "html" };
+            site.templates.render(&format!("shortcodes/{}.{ext}", call.name), &ctx)
+        };
+        let expanded = match shortcode::expand(raw, &kind_of, &mut render_call) {
+            Ok(expanded) => expanded,
+            Err(e) => return (Body::default(), vec![format!("{e:#}")]),
+        };
+        let resolve = |path: &str| self.permalinks.get(path).cloned();
+        let rendered = markdown::render(&expanded.markdown, permalink, &resolve);
+        let html = shortcode::restore(&rendered.html, &expanded.html);
+        let summary = rendered.summary.map(|s| shortcode::restore(&s, &expanded.html));
+        let text = markdown::plain_text(&html);
+        let errors = rendered
+            .broken_links
+            .iter()
+            .map(|l| {
+                format!("链接 `{l}` 指向的内容文件不存在：请写成 @/栏目/文件名.md，路径相对于 content 目录")
+            })
+            .collect();
+        let body = Body {
+            word_count: cjk::word_count(&text),
+            reading_time: cjk::reading_time(&text),
+            content: html,
+            summary,
+            toc: rendered.toc,
+            text,
+        };
+        (body, errors)
     }
 }
 

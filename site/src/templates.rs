@@ -16,7 +16,7 @@ use crate::config::Config;
 use crate::{cjk, markdown};
 
 /// Site data the template functions look up; replaced as the build goes on.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Library {
     /// Page values by content path (`guide/online.md`).
     pub pages: HashMap<String, Value>,
