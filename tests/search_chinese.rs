@@ -12,8 +12,14 @@ fn site_with_language(tag: &str) -> TestSite {
     let site = TestSite::new(&format!(
         "base_url = \"/\"\ntitle = \"t\"\ndefault_language = \"{tag}\"\nbuild_search_index = true\n"
     ));
-    site.write("content/onboard.md", "+++\ntitle = \"须知\"\n+++\n新员工入职须知：请携带身份证原件。\n");
-    site.write("content/other.md", "+++\ntitle = \"其他\"\n+++\n年度薪酬信息填报。\n");
+    site.write(
+        "content/onboard.md",
+        "+++\ntitle = \"须知\"\n+++\n新员工入职须知：请携带身份证原件。\n",
+    );
+    site.write(
+        "content/other.md",
+        "+++\ntitle = \"其他\"\n+++\n年度薪酬信息填报。\n",
+    );
     site
 }
 
@@ -36,7 +42,10 @@ fn c06_index_builds_for_zh_hans_and_zh_cn_and_finds_terms() {
                 b: d["b"].as_str().unwrap().into(),
             })
             .collect();
-        let index = Index { lang: tag.into(), docs };
+        let index = Index {
+            lang: tag.into(),
+            docs,
+        };
         for term in ["入职", "身份证"] {
             let hits = search::query(&index, term);
             assert_eq!(hits.len(), 1, "{tag}: {term}");
@@ -58,8 +67,23 @@ fn c06_browser_search_script_finds_chinese_terms() {
         script = script.to_str().unwrap(),
         index = index_path.to_str().unwrap(),
     );
-    let out = Command::new("node").args(["-e", &program]).output().expect("node is installed");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("node")
+        .args(["-e", &program])
+        .output()
+        .expect("node is installed");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let results: Vec<Vec<String>> = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(results, [vec!["/onboard/"], vec!["/onboard/"], vec!["/onboard/"], vec![]]);
+    assert_eq!(
+        results,
+        [
+            vec!["/onboard/"],
+            vec!["/onboard/"],
+            vec!["/onboard/"],
+            vec![]
+        ]
+    );
 }

@@ -15,9 +15,15 @@ const RUNS: usize = 3;
 const EDITS: usize = 10;
 
 fn main() {
-    let pages: usize = std::env::var("PAGES").ok().and_then(|p| p.parse().ok()).unwrap_or(10_000);
+    let pages: usize = std::env::var("PAGES")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(10_000);
     let beian = PathBuf::from(env!("CARGO_BIN_EXE_beian"));
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
     let generator = repo.join("../shared/bench/gen_site.py");
     let work = tempfile::tempdir().expect("a temporary folder");
     let site = work.path().join("site");
@@ -35,8 +41,9 @@ fn main() {
     println!("site_build: {pages} pages, {RUNS} runs (median shown)");
     // Each run writes to a fresh folder: deleting 10,000 files between runs leaves the
     // file system busy and charges its work to the next run.
-    let mut runs: Vec<Usage> =
-        (0..RUNS).map(|i| measure_build(&beian, &site, &out.join(i.to_string()))).collect();
+    let mut runs: Vec<Usage> = (0..RUNS)
+        .map(|i| measure_build(&beian, &site, &out.join(i.to_string())))
+        .collect();
     runs.sort_by(|a, b| (a.user + a.system).total_cmp(&(b.user + b.system)));
     for (i, run) in runs.iter().enumerate() {
         println!(
@@ -49,9 +56,18 @@ fn main() {
         );
     }
     let median = &runs[RUNS / 2];
-    println!("build pages/second (wall): {:.0}", pages as f64 / median.wall);
-    println!("build CPU time (user+system): {:.2} s  [target <= 3.3 s, a third of Zola 0.22's ~10 s]", median.user + median.system);
-    println!("build peak memory: {:.0} MB  [target < 200 MB]", runs.iter().map(|r| r.max_rss_mb).fold(0.0, f64::max));
+    println!(
+        "build pages/second (wall): {:.0}",
+        pages as f64 / median.wall
+    );
+    println!(
+        "build CPU time (user+system): {:.2} s  [target <= 3.3 s, a third of Zola 0.22's ~10 s]",
+        median.user + median.system
+    );
+    println!(
+        "build peak memory: {:.0} MB  [target < 200 MB]",
+        runs.iter().map(|r| r.max_rss_mb).fold(0.0, f64::max)
+    );
 
     measure_live_reload(&beian, &site);
 }
@@ -63,7 +79,9 @@ struct Usage {
     max_rss_mb: f64,
 }
 
-/// Runs one build as a child process; its CPU and peak memory come from `wait4`.
+/// Runs one build as a child process; its CPU and peak memory come from `wait4`, which
+/// also reaps it (clippy cannot see that).
+#[allow(clippy::zombie_processes)]
 fn measure_build(beian: &Path, site: &Path, out: &Path) -> Usage {
     let started = Instant::now();
     let child = Command::new(beian)
@@ -81,7 +99,10 @@ fn measure_build(beian: &Path, site: &Path, out: &Path) -> Usage {
     // SAFETY: waits for our own child and fills a zeroed rusage.
     let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
     assert_eq!(waited, pid, "wait4 failed");
-    assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "beian build failed");
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "beian build failed"
+    );
     let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
     Usage {
         wall: started.elapsed().as_secs_f64(),
@@ -120,7 +141,10 @@ fn measure_live_reload(beian: &Path, site: &Path) {
         wait_for_event(&mut events);
         let body = get(port, page_url).unwrap_or_default();
         let elapsed = started.elapsed();
-        assert!(body.contains(&marker), "the edit is not served after the reload event");
+        assert!(
+            body.contains(&marker),
+            "the edit is not served after the reload event"
+        );
         times.push(elapsed.as_secs_f64() * 1000.0);
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -136,12 +160,20 @@ fn measure_live_reload(beian: &Path, site: &Path) {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn get(port: u16, path: &str) -> Option<String> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
     let mut response = String::new();
     stream.read_to_string(&mut response).ok()?;
     response.starts_with("HTTP/1.1 200").then_some(response)
@@ -149,8 +181,14 @@ fn get(port: u16, path: &str) -> Option<String> {
 
 fn open_events(port: u16) -> TcpStream {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(stream, "GET /__livereload HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(
+        stream,
+        "GET /__livereload HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    )
+    .unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
     stream
 }
 
@@ -158,7 +196,9 @@ fn wait_for_event(events: &mut BufReader<TcpStream>) {
     let mut line = String::new();
     loop {
         line.clear();
-        let n = events.read_line(&mut line).expect("the reload event arrives");
+        let n = events
+            .read_line(&mut line)
+            .expect("the reload event arrives");
         assert!(n > 0, "the event stream closed");
         if line.contains("data:") {
             return;

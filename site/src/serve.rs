@@ -237,7 +237,11 @@ pub fn rebuild(site: &Arc<Mutex<Site>>, files: &Files, changed: Option<&[PathBuf
             for (path, bytes) in updates {
                 map.insert(path, Arc::new(bytes));
             }
-            println!("已更新 {} 个文件，用时 {} 毫秒", paths.len(), started.elapsed().as_millis());
+            println!(
+                "已更新 {} 个文件，用时 {} 毫秒",
+                paths.len(),
+                started.elapsed().as_millis()
+            );
             return Ok(());
         }
         let root = site.root.clone();

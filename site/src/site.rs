@@ -22,6 +22,9 @@ use crate::sheets;
 use crate::shortcode::{self, Kind};
 use crate::templates::{Files, Library, Templates};
 
+/// Receives one output file: its path, its bytes and the content file it came from.
+type Emit<'a> = dyn Fn(String, Vec<u8>, Option<&str>) -> Result<()> + Sync + 'a;
+
 /// A loaded site, ready to build.
 pub struct Site {
     /// The folder with config.toml, templates/ and static/.
@@ -85,7 +88,8 @@ impl Site {
     /// error). Gives the page's index.
     pub fn reload_page(&mut self, file: &Path) -> Option<usize> {
         let index = self.content.pages.iter().position(|p| p.file == file)?;
-        let fresh = content::load_single_page(file, &self.content.pages[index].relative_path).ok()?;
+        let fresh =
+            content::load_single_page(file, &self.content.pages[index].relative_path).ok()?;
         let old = &self.content.pages[index];
         if fresh.path != old.path
             || fresh.meta.weight != old.meta.weight
@@ -439,12 +443,18 @@ impl Site {
         for (page, (body, errors)) in self.content.pages.iter_mut().zip(page_results) {
             page.body = body;
             let file = format!("content/{}", page.relative_path);
-            problems.extend(errors.into_iter().map(|message| Problem { file: file.clone(), message }));
+            problems.extend(errors.into_iter().map(|message| Problem {
+                file: file.clone(),
+                message,
+            }));
         }
         for (section, (body, errors)) in self.content.sections.iter_mut().zip(section_results) {
             section.body = body;
             let file = format!("content/{}", section.relative_path);
-            problems.extend(errors.into_iter().map(|message| Problem { file: file.clone(), message }));
+            problems.extend(errors.into_iter().map(|message| Problem {
+                file: file.clone(),
+                message,
+            }));
         }
     }
 
@@ -455,13 +465,22 @@ impl Site {
         let renderer = BodyRenderer::new(self, &permalinks);
         let (body, errors) = renderer.page(self, index);
         if let Some(error) = errors.first() {
-            anyhow::bail!("`content/{}`：{error}", self.content.pages[index].relative_path);
+            anyhow::bail!(
+                "`content/{}`：{error}",
+                self.content.pages[index].relative_path
+            );
         }
         let value = self.page_value(index, &permalinks, Some(body));
         let library = {
-            let mut guard = self.templates.library.write().unwrap_or_else(|e| e.into_inner());
+            let mut guard = self
+                .templates
+                .library
+                .write()
+                .unwrap_or_else(|e| e.into_inner());
             let library = Arc::make_mut(&mut guard);
-            library.pages.insert(self.content.pages[index].relative_path.clone(), value);
+            library
+                .pages
+                .insert(self.content.pages[index].relative_path.clone(), value);
             guard.clone()
         };
         let config_value = serde_json::to_value(&self.config)?;
@@ -474,7 +493,10 @@ impl Site {
         }
         if let Some(s) = page.section {
             let html = self.render_section(s, &library, &config_value)?;
-            out.push((output_path(&self.content.sections[s].path), html.into_bytes()));
+            out.push((
+                output_path(&self.content.sections[s].path),
+                html.into_bytes(),
+            ));
         }
         Ok(out)
     }
@@ -578,10 +600,7 @@ impl Site {
         }
     }
 
-    fn write_aliases(
-        &self,
-        emit: &(dyn Fn(String, Vec<u8>, Option<&str>) -> Result<()> + Sync),
-    ) -> Result<()> {
+    fn write_aliases(&self, emit: &Emit<'_>) -> Result<()> {
         let lang = &self.config.default_language;
         let pages = self
             .content
@@ -614,7 +633,7 @@ impl Site {
 
     fn write_special_pages(
         &self,
-        emit: &(dyn Fn(String, Vec<u8>, Option<&str>) -> Result<()> + Sync),
+        emit: &Emit<'_>,
         config_value: &Value,
         problems: &mut Vec<Problem>,
     ) -> Result<()> {
@@ -735,10 +754,7 @@ impl Site {
         })
     }
 
-    fn write_search_index(
-        &self,
-        emit: &(dyn Fn(String, Vec<u8>, Option<&str>) -> Result<()> + Sync),
-    ) -> Result<()> {
+    fn write_search_index(&self, emit: &Emit<'_>) -> Result<()> {
         if let Some(index) = self.search_index() {
             emit(
                 "search-index.json".into(),
@@ -843,8 +859,13 @@ impl<'a> BodyRenderer<'a> {
             if let Some(body) = &call.body {
                 ctx.insert("body", body);
             }
-            let ext = if kind_of(&call.name) == Some(Kind::Markdown) { "md" } else { "html" };
-            site.templates.render(&format!("shortcodes/{}.{ext}", call.name), &ctx)
+            let ext = if kind_of(&call.name) == Some(Kind::Markdown) {
+                "md"
+            } else {
+                "html"
+            };
+            site.templates
+                .render(&format!("shortcodes/{}.{ext}", call.name), &ctx)
         };
         let expanded = match shortcode::expand(raw, &kind_of, &mut render_call) {
             Ok(expanded) => expanded,
@@ -853,7 +874,9 @@ impl<'a> BodyRenderer<'a> {
         let resolve = |path: &str| self.permalinks.get(path).cloned();
         let rendered = markdown::render(&expanded.markdown, permalink, &resolve);
         let html = shortcode::restore(&rendered.html, &expanded.html);
-        let summary = rendered.summary.map(|s| shortcode::restore(&s, &expanded.html));
+        let summary = rendered
+            .summary
+            .map(|s| shortcode::restore(&s, &expanded.html));
         let text = markdown::plain_text(&html);
         let errors = rendered
             .broken_links
