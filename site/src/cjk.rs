@@ -108,9 +108,10 @@ fn merge_text(events: &mut Vec<Event<'_>>) {
     *events = out;
 }
 
-/// A run of `*` left in a text event.
+/// A run of `*`, `_` or `~` left in a text event.
 #[derive(Debug, Clone, Copy)]
 struct Delimiter {
+    ch: u8,
     event: usize,
     start: usize,
     len: usize,
@@ -118,6 +119,22 @@ struct Delimiter {
     can_open: bool,
     can_close: bool,
     touches_cjk: bool,
+    touches_cjk_punct: bool,
+}
+
+impl Delimiter {
+    /// Whether `self` (an opener) and `closer` make a pair CommonMark refused only because
+    /// of the Chinese text around them. `_` stays literal between Chinese letters, as it
+    /// does between Latin ones; only Chinese punctuation frees it.
+    fn pairs_with(&self, closer: &Delimiter) -> bool {
+        let same =
+            self.ch == closer.ch && self.len == closer.len && self.container == closer.container;
+        let cjk = match self.ch {
+            b'_' => self.touches_cjk_punct || closer.touches_cjk_punct,
+            _ => self.touches_cjk || closer.touches_cjk,
+        };
+        same && cjk && (self.ch != b'~' || self.len <= 2)
+    }
 }
 
 fn pair_cjk_emphasis(events: &mut Vec<Event<'_>>) {
@@ -129,9 +146,7 @@ fn pair_cjk_emphasis(events: &mut Vec<Event<'_>>) {
     let mut pairs: Vec<(Delimiter, Delimiter)> = Vec::new();
     for d in delimiters {
         if d.can_close {
-            let found = openers.iter().rposition(|o| {
-                o.container == d.container && o.len == d.len && (o.touches_cjk || d.touches_cjk)
-            });
+            let found = openers.iter().rposition(|o| o.pairs_with(&d));
             if let Some(at) = found {
                 pairs.push((openers[at], d));
                 openers.truncate(at);
@@ -146,10 +161,10 @@ fn pair_cjk_emphasis(events: &mut Vec<Event<'_>>) {
         return;
     }
     // Each cut is (event, byte offset, length, opening?); applied per event in offset order.
-    let mut cuts: Vec<(usize, usize, usize, bool)> = Vec::with_capacity(pairs.len() * 2);
+    let mut cuts: Vec<(usize, usize, usize, bool, u8)> = Vec::with_capacity(pairs.len() * 2);
     for (open, close) in pairs {
-        cuts.push((open.event, open.start, open.len, true));
-        cuts.push((close.event, close.start, close.len, false));
+        cuts.push((open.event, open.start, open.len, true, open.ch));
+        cuts.push((close.event, close.start, close.len, false, close.ch));
     }
     cuts.sort_by_key(|c| (c.0, c.1));
     let mut out = Vec::with_capacity(events.len() + cuts.len() * 2);
@@ -163,12 +178,12 @@ fn pair_cjk_emphasis(events: &mut Vec<Event<'_>>) {
             unreachable!("cuts are made only in text")
         };
         let mut pos = 0;
-        while let Some(&(_, start, len, opening)) = cut_iter.peek().filter(|c| c.0 == index) {
+        while let Some(&(_, start, len, opening, ch)) = cut_iter.peek().filter(|c| c.0 == index) {
             cut_iter.next();
             if start > pos {
                 out.push(Event::Text(CowStr::from(text[pos..start].to_string())));
             }
-            out.extend(emphasis_tags(len, opening));
+            out.extend(emphasis_tags(ch, len, opening));
             pos = start + len;
         }
         if pos < text.len() {
@@ -178,7 +193,14 @@ fn pair_cjk_emphasis(events: &mut Vec<Event<'_>>) {
     *events = out;
 }
 
-fn emphasis_tags(len: usize, opening: bool) -> Vec<Event<'static>> {
+fn emphasis_tags(ch: u8, len: usize, opening: bool) -> Vec<Event<'static>> {
+    if ch == b'~' {
+        return vec![if opening {
+            Event::Start(Tag::Strikethrough)
+        } else {
+            Event::End(TagEnd::Strikethrough)
+        }];
+    }
     let open = |strong: bool| {
         if strong {
             Event::Start(Tag::Strong)
@@ -212,7 +234,7 @@ fn find_delimiters(events: &[Event<'_>]) -> Vec<Delimiter> {
             Event::End(_) => {
                 containers.pop();
             }
-            Event::Text(text) if text.contains('*') => {
+            Event::Text(text) if text.contains(['*', '_', '~']) => {
                 let container = *containers.last().unwrap_or(&usize::MAX);
                 let before_text = neighbour_char(events, index, false);
                 let after_text = neighbour_char(events, index, true);
@@ -273,18 +295,21 @@ fn scan_text(
     let bytes = text.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] != b'*' {
+        let ch = bytes[i];
+        if !matches!(ch, b'*' | b'_' | b'~') {
             i += 1;
             continue;
         }
         let start = i;
-        while i < bytes.len() && bytes[i] == b'*' {
+        while i < bytes.len() && bytes[i] == ch {
             i += 1;
         }
         let before = text[..start].chars().next_back().unwrap_or(before_text);
         let after = text[i..].chars().next().unwrap_or(after_text);
         let touches_cjk = is_cjk(before) || is_cjk(after);
+        let touches_cjk_punct = is_cjk_punct(before) || is_cjk_punct(after);
         found.push(Delimiter {
+            ch,
             event,
             start,
             len: i - start,
@@ -292,6 +317,7 @@ fn scan_text(
             can_open: !after.is_whitespace(),
             can_close: !before.is_whitespace(),
             touches_cjk,
+            touches_cjk_punct,
         });
     }
 }

@@ -53,7 +53,7 @@ pub fn render(source: &str, permalink: &str, resolve: &dyn Fn(&str) -> Option<St
     let mut broken_links = Vec::new();
     let mut events: Vec<Event<'_>> = Parser::new_ext(source, options())
         .into_offset_iter()
-        .map(|(event, range)| protect_escaped_asterisk(event, &source[..range.start]))
+        .map(|(event, range)| protect_escaped_delimiter(event, &source[..range.start]))
         .collect();
     cjk::mend_events(&mut events);
     let headings = assign_heading_ids(&mut events);
@@ -96,15 +96,23 @@ pub fn render_fragment(source: &str, inline: bool) -> String {
     rendered.html
 }
 
-/// A `\*` reaches us as a plain `*`; keep it from being taken for emphasis later.
-/// `before` is the source text up to the event.
-fn protect_escaped_asterisk<'a>(event: Event<'a>, before: &str) -> Event<'a> {
-    match event {
-        Event::Text(text) if before.ends_with('\\') && text.starts_with('*') => {
-            Event::InlineHtml(CowStr::from(text.replace('*', "&#42;")))
-        }
-        other => other,
+/// A `\*` reaches us as a plain `*`; keep it (and `\_`, `\~`) from being taken for
+/// emphasis later. `before` is the source text up to the event.
+fn protect_escaped_delimiter<'a>(event: Event<'a>, before: &str) -> Event<'a> {
+    let Event::Text(text) = &event else {
+        return event;
+    };
+    let entity = match text.as_bytes().first() {
+        Some(b'*') => "&#42;",
+        Some(b'_') => "&#95;",
+        Some(b'~') => "&#126;",
+        _ => return event,
+    };
+    if !before.ends_with('\\') {
+        return event;
     }
+    let rest = crate::templates::escape_html(&text[1..]);
+    Event::InlineHtml(CowStr::from(format!("{entity}{rest}")))
 }
 
 /// Gives every heading a distinct id and returns (level, id, text) in order.
@@ -360,8 +368,11 @@ mod tests {
             html("价格\\*说明：\\*备注"),
             "<p>价格&#42;说明：&#42;备注</p>\n"
         );
+        assert_eq!(html("\\_注意：\\_本页"), "<p>&#95;注意：&#95;本页</p>\n");
         assert_eq!(html("`**代码：**`后"), "<p><code>**代码：**</code>后</p>\n");
         assert_eq!(html("单个**星号"), "<p>单个**星号</p>\n");
+        assert_eq!(html("中文_强调_中文"), "<p>中文_强调_中文</p>\n");
+        assert_eq!(html("见 my_var_name 变量"), "<p>见 my_var_name 变量</p>\n");
     }
 
     #[test]
