@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# The test command in the README: installs what the tests need on a fresh machine, then runs
-# every test of the workspace and checks the real site with the command-line tool.
+# The test command in the README: installs what the tests need on a fresh machine, starts
+# the servers they talk to (moto's DynamoDB-compatible server on 127.0.0.1), runs every test
+# of the workspace, and checks the real site with the command-line tool.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+cache="${BEIAN_CACHE:-$HOME/.cache/beian}"
+mkdir -p "$cache"
 
 apt_install() {
   if [ "$(id -u)" = 0 ]; then
@@ -16,6 +20,27 @@ apt_install() {
 # The search test runs the site's own search.js in Node.js.
 command -v node >/dev/null || apt_install nodejs
 command -v python3 >/dev/null || apt_install python3
+
+# moto in server mode: a DynamoDB API on loopback for the store contract tests.
+venv="$cache/venv"
+if [ ! -x "$venv/bin/moto_server" ]; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --upgrade pip
+  "$venv/bin/pip" install -q "moto[server]==5.*"
+fi
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$cache/moto.log" 2>&1 &
+moto_pid=$!
+trap 'kill $moto_pid 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do
+  if python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/moto-api/')" 2>/dev/null; then
+    break
+  fi
+  sleep 0.2
+done
+export BEIAN_DYNAMODB_ENDPOINT="http://127.0.0.1:$port"
+export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=cn-north-1
+export AWS_EC2_METADATA_DISABLED=true
 
 cargo test --workspace
 

@@ -7,6 +7,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 
+use beian_functions::api::StaffIdentity;
 use beian_site::config::Config;
 use beian_site::output::{DiskOutput, MemoryOutput};
 use beian_site::serve::{self, ServeOptions};
@@ -46,6 +47,15 @@ enum Command {
         /// Port to listen on.
         #[arg(short, long, default_value_t = 1111)]
         port: u16,
+        /// The embedded store's file, where form submissions are kept.
+        #[arg(long, default_value = "data/beian.redb")]
+        store: PathBuf,
+        /// 经办机构 stamped on staff submissions (窗口代录) through this local server.
+        #[arg(long, env = "BEIAN_STAFF_AGENCY")]
+        staff_agency: Option<String>,
+        /// 经办人 stamped on staff submissions through this local server.
+        #[arg(long, env = "BEIAN_STAFF_HANDLER")]
+        staff_handler: Option<String>,
     },
     /// Builds in memory and reports every problem; fails if there is any.
     Check,
@@ -66,7 +76,13 @@ fn main() -> ExitCode {
             output_dir,
             base_url,
         } => build(&root, &output_dir, base_url),
-        Command::Serve { interface, port } => serve(&root, interface, port),
+        Command::Serve { interface, port, store, staff_agency, staff_handler } => {
+            let staff = match (staff_agency, staff_handler) {
+                (Some(agency), Some(handler)) => Some(StaffIdentity { agency, handler }),
+                _ => None,
+            };
+            serve(ServeOptions { root, interface, port, store, staff })
+        }
         Command::Check => check(&root),
     };
     match result {
@@ -157,12 +173,8 @@ fn print_problems(report: &Report) -> bool {
     report.problems.is_empty()
 }
 
-fn serve(root: &Path, interface: String, port: u16) -> Result<ExitCode> {
+fn serve(options: ServeOptions) -> Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new().context("无法启动异步运行时")?;
-    runtime.block_on(serve::run(ServeOptions {
-        root: root.to_path_buf(),
-        interface,
-        port,
-    }))?;
+    runtime.block_on(serve::run(options))?;
     Ok(ExitCode::SUCCESS)
 }

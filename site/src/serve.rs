@@ -12,7 +12,11 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::extract::{ConnectInfo, Request};
+use axum::routing::{any, get};
+use beian_functions::api::{ApiRequest, App, Settings, StaffIdentity};
+use beian_functions::forms::Forms;
+use beian_functions::store::embedded::EmbeddedStore;
 use axum::Router;
 use notify::{RecursiveMode, Watcher};
 use tokio::sync::broadcast;
@@ -35,6 +39,10 @@ pub struct ServerState {
     pub files: Files,
     /// Tells browsers to reload.
     pub reload: broadcast::Sender<u64>,
+    /// The form handlers mounted at `/api`, with the embedded store.
+    pub api: Option<Arc<App>>,
+    /// The identity stamped on staff submissions made through this local server.
+    pub staff: Option<StaffIdentity>,
 }
 
 /// Settings for `serve`.
@@ -46,6 +54,10 @@ pub struct ServeOptions {
     pub interface: String,
     /// Port to listen on.
     pub port: u16,
+    /// The embedded store's file.
+    pub store: PathBuf,
+    /// The identity for staff submissions (窗口代录) made locally; none refuses them.
+    pub staff: Option<StaffIdentity>,
 }
 
 /// Builds once, serves, and rebuilds on every change until interrupted.
@@ -57,9 +69,17 @@ pub async fn run(options: ServeOptions) -> Result<()> {
     let site = Arc::new(Mutex::new(Site::load_with(&options.root, config.clone())?));
     rebuild(&site, &files, None)?;
 
+    let store = EmbeddedStore::open(&options.store).with_context(|| {
+        format!("无法打开数据文件 `{}`：请确认目录可写，或用 --store 换一个位置", options.store.display())
+    })?;
+    let forms_dir = config.content_path(&options.root).join("forms");
+    let forms = if forms_dir.is_dir() { Forms::load_dir(&forms_dir)? } else { Forms::default() };
+    let api = App { forms: Arc::new(forms), store: Arc::new(store), settings: Settings::default() };
     let state = ServerState {
         files: files.clone(),
         reload: reload.clone(),
+        api: Some(Arc::new(api)),
+        staff: options.staff.clone(),
     };
     let app = router(state);
     let addr: SocketAddr = format!("{}:{}", options.interface, options.port)
@@ -91,6 +111,8 @@ async fn shutdown() {
 pub fn router(state: ServerState) -> Router {
     Router::new()
         .route("/__livereload", get(live_reload))
+        .route("/api", any(api))
+        .route("/api/{*rest}", any(api))
         .fallback(get(serve_file))
         .with_state(state)
 }
@@ -143,6 +165,43 @@ fn futures_stream(
         }
     }
     Receiver(rx)
+}
+
+/// Hands `/api/…` requests to the form handlers, as API Gateway would.
+async fn api(State(state): State<ServerState>, request: Request) -> Response {
+    let connect = request.extensions().get::<ConnectInfo<SocketAddr>>().cloned();
+    let Some(app) = state.api.clone() else {
+        return (StatusCode::NOT_FOUND, "表单服务未启用").into_response();
+    };
+    let (parts, body) = request.into_parts();
+    let limit = app.settings.max_body_bytes;
+    let body = match axum::body::to_bytes(body, limit + 1).await {
+        Ok(bytes) => bytes,
+        Err(_) => bytes::Bytes::from(vec![0u8; limit + 1]),
+    };
+    let request = ApiRequest {
+        method: parts.method,
+        path: parts.uri.path().to_string(),
+        stage: None,
+        query: parts.uri.query().map(str::to_string),
+        headers: parts.headers,
+        body,
+        source_ip: connect.map(|c| c.0.ip().to_string()).unwrap_or_else(|| "127.0.0.1".into()),
+        request_id: request_id(),
+        identity: state.staff.clone(),
+    };
+    let response = app.handle(request).await;
+    let (parts, body) = response.into_parts();
+    Response::from_parts(parts, Body::from(body))
+}
+
+/// A random request id, as API Gateway gives one.
+fn request_id() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    format!("local-{nanos:x}-{n}")
 }
 
 async fn serve_file(State(state): State<ServerState>, uri: Uri) -> Response {

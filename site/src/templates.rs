@@ -312,6 +312,25 @@ fn register(
 
     tera.register_function("today", |_: &HashMap<String, Value>| Ok(today()));
 
+    let fs = files.clone();
+    let forms: Arc<Mutex<Option<Arc<beian_functions::forms::Forms>>>> = Default::default();
+    tera.register_function("form_html", move |args: &HashMap<String, Value>| {
+        let id = string_arg(args, "id", "form_html")?;
+        let forms = load_forms(&fs, &forms)?;
+        let def = forms.get(&id).ok_or_else(|| {
+            tera::Error::msg(format!("form_html：content/forms/ 中没有 id 为 `{id}` 的表单定义"))
+        })?;
+        let action = format!("/api/forms/{id}");
+        let empty = beian_functions::submission::Submission::default();
+        let mut html = beian_functions::pages::form_fragment(def, &empty, &[], &action);
+        // The definition travels with the page so the browser checks the same rules.
+        let json = serde_json::to_string(def).unwrap_or_default().replace('<', "\\u003c");
+        html.push_str(&format!(
+            "<script type=\"application/json\" id=\"form-definition\">{json}</script>"
+        ));
+        Ok(Value::String(html))
+    });
+
     tera.register_filter(
         "markdown",
         |value: &Value, args: &HashMap<String, Value>| {
@@ -324,6 +343,23 @@ fn register(
         let text = value.as_str().ok_or("wordcount 过滤器只能用于文字")?;
         Ok(json!(cjk::word_count(text)))
     });
+}
+
+/// Reads `content/forms/*.toml` once per build.
+fn load_forms(
+    files: &Arc<RwLock<Arc<Files>>>,
+    cache: &Mutex<Option<Arc<beian_functions::forms::Forms>>>,
+) -> tera::Result<Arc<beian_functions::forms::Forms>> {
+    let mut slot = cache.lock().unwrap();
+    if let Some(forms) = slot.as_ref() {
+        return Ok(forms.clone());
+    }
+    let dir = files.read().unwrap().content.join("forms");
+    let forms = beian_functions::forms::Forms::load_dir(&dir)
+        .map_err(|e| tera::Error::msg(format!("form_html：{e:#}")))?;
+    let forms = Arc::new(forms);
+    *slot = Some(forms.clone());
+    Ok(forms)
 }
 
 fn string_arg(args: &HashMap<String, Value>, name: &str, function: &str) -> tera::Result<String> {

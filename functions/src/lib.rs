@@ -1,0 +1,11 @@
+//! Form handlers: form definitions, validation, storage with audit stamps, receipts,
+//! and the HTML pages of the form flow.
+
+pub mod api;
+pub mod forms;
+pub mod pages;
+pub mod reference;
+pub mod store;
+pub mod submission;
+pub mod validate;
+pub mod validation;

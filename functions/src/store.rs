@@ -1,0 +1,140 @@
+//! Storage of submissions with their audit stamps: one interface, an embedded single-file
+//! store for `beian serve`, and DynamoDB for AWS. Records are append-only: a correction is
+//! a new version of the same reference, never an overwrite.
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+pub mod embedded;
+
+/// How a submission reached us.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Channel {
+    /// The public, online.
+    #[serde(rename = "网上自助")]
+    Online,
+    /// Office staff, for someone at the counter.
+    #[serde(rename = "窗口代录")]
+    Counter,
+}
+
+impl Channel {
+    /// The Chinese name, as stored and shown.
+    pub fn label(self) -> &'static str {
+        match self {
+            Channel::Online => "网上自助",
+            Channel::Counter => "窗口代录",
+        }
+    }
+}
+
+/// Who handled a write, where, when and how (经办机构、经办人、经办时间…).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditStamp {
+    /// 经办机构: the office, or the online service for public submissions.
+    pub agency: String,
+    /// 经办人: the member of staff, or the online service for public submissions.
+    pub handler: String,
+    /// 经办时间: RFC 3339 in China time (+08:00).
+    pub time: String,
+    /// 网上自助 or 窗口代录.
+    pub channel: Channel,
+    /// The request id of the call that wrote it.
+    pub request_id: String,
+    /// The caller's address.
+    pub source_ip: String,
+    /// The version of the form definition.
+    pub form_version: u32,
+    /// SHA-256 of the stored content, hex.
+    pub content_sha256: String,
+}
+
+/// One version of one submission.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    /// The reference given to the person.
+    pub reference: String,
+    /// The form it was made with.
+    pub form_id: String,
+    /// 1 for the first submission, then one more for each correction.
+    pub version: u32,
+    /// Where it stands, such as 已受理.
+    pub status: String,
+    /// The normalised values: `{"fields": {...}, "groups": {...}}`.
+    pub data: serde_json::Value,
+    /// Who, where, when.
+    pub audit: AuditStamp,
+    /// The idempotency key it was submitted with.
+    pub idempotency_key: Option<String>,
+}
+
+/// What storing gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Put {
+    /// Stored, under this reference.
+    Stored(String),
+    /// The idempotency key was used before: nothing stored, this is the first reference.
+    Duplicate(String),
+}
+
+/// Whether a rate-limited action may go ahead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// Yes.
+    Allowed,
+    /// No; try again after this many seconds.
+    Exceeded {
+        /// Seconds until the window ends.
+        retry_after: u64,
+    },
+}
+
+/// A storage failure. Nothing accepted is silently dropped: callers report it as a 5xx
+/// asking the person to try again, and nothing partial is stored.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The write conflicts with an existing version (append-only).
+    #[error("版本 {1} 的 {0} 已存在")]
+    VersionExists(String, u32),
+    /// A correction for a reference that does not exist.
+    #[error("找不到受理编号 {0}")]
+    NotFound(String),
+    /// The record is too big for the store.
+    #[error("内容过长：{0}")]
+    TooLarge(String),
+    /// The backend failed.
+    #[error("存储失败：{0}")]
+    Backend(String),
+}
+
+impl StoreError {
+    /// Wraps any backend error.
+    pub fn backend(e: impl std::fmt::Display) -> StoreError {
+        StoreError::Backend(e.to_string())
+    }
+}
+
+/// How long an idempotency key is remembered.
+pub const IDEMPOTENCY_TTL_SECS: u64 = 24 * 3600;
+
+/// The storage both backends provide.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Stores a record and its audit event atomically. Version 1 with an idempotency key
+    /// seen before stores nothing and gives the first reference.
+    async fn put(&self, record: Record) -> Result<Put, StoreError>;
+
+    /// The latest version of a reference.
+    async fn get(&self, reference: &str) -> Result<Option<Record>, StoreError>;
+
+    /// Every version of a reference, oldest first.
+    async fn versions(&self, reference: &str) -> Result<Vec<Record>, StoreError>;
+
+    /// The latest version of every submission of a form, oldest first; with `since`, only
+    /// those whose first version was stamped at or after it (an RFC 3339 prefix such as
+    /// `2026-12-01`).
+    async fn list(&self, form_id: &str, since: Option<&str>) -> Result<Vec<Record>, StoreError>;
+
+    /// Counts one action under `key`; allows at most `limit` in each `window` seconds.
+    async fn hit(&self, key: &str, limit: u32, window: u64, now: u64) -> Result<Limit, StoreError>;
+}

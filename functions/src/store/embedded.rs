@@ -1,0 +1,348 @@
+//! The embedded store: one redb file (default `./data/beian.redb`), for `beian serve` with
+//! no AWS account. Writes go through one writer thread that commits whatever has queued up
+//! in a single durable transaction, so every submission is on disk before it is
+//! acknowledged and many submissions share one disk flush.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use redb::{Database, ReadableTable, TableDefinition};
+use tokio::sync::oneshot;
+
+use super::{Limit, Put, Record, Store, StoreError, IDEMPOTENCY_TTL_SECS};
+
+/// Every version: `reference#version` (version zero-padded) → record JSON.
+const RECORDS: TableDefinition<&str, &[u8]> = TableDefinition::new("records");
+/// The audit events, written in the same transaction: `reference#version` → stamp JSON.
+const AUDIT: TableDefinition<&str, &[u8]> = TableDefinition::new("audit");
+/// Idempotency keys → `reference` and expiry (seconds since 1970).
+const IDEMPOTENCY: TableDefinition<&str, (&str, u64)> = TableDefinition::new("idempotency");
+/// The export index: `form\0stamp time\0reference` → reference.
+const BY_FORM: TableDefinition<&str, &str> = TableDefinition::new("by_form");
+/// Rate limits: key → (window start, count).
+const RATES: TableDefinition<&str, (u64, u64)> = TableDefinition::new("rates");
+
+/// Most writes committed together in one transaction.
+const MAX_BATCH: usize = 512;
+
+enum Job {
+    Put(Box<Record>, oneshot::Sender<Result<Put, StoreError>>),
+    Hit {
+        key: String,
+        limit: u32,
+        window: u64,
+        now: u64,
+        reply: oneshot::Sender<Result<Limit, StoreError>>,
+    },
+}
+
+/// The embedded store.
+#[derive(Clone)]
+pub struct EmbeddedStore {
+    db: Arc<Database>,
+    writer: std::sync::mpsc::Sender<Job>,
+}
+
+impl EmbeddedStore {
+    /// Opens (or creates) the store file at `path`, creating its folder.
+    pub fn open(path: &Path) -> Result<EmbeddedStore, StoreError> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(StoreError::backend)?;
+        }
+        let db = Arc::new(Database::create(path).map_err(StoreError::backend)?);
+        let txn = db.begin_write().map_err(StoreError::backend)?;
+        {
+            txn.open_table(RECORDS).map_err(StoreError::backend)?;
+            txn.open_table(AUDIT).map_err(StoreError::backend)?;
+            txn.open_table(IDEMPOTENCY).map_err(StoreError::backend)?;
+            txn.open_table(BY_FORM).map_err(StoreError::backend)?;
+            txn.open_table(RATES).map_err(StoreError::backend)?;
+        }
+        txn.commit().map_err(StoreError::backend)?;
+        let (writer, jobs) = std::sync::mpsc::channel();
+        let db_for_writer = db.clone();
+        std::thread::Builder::new()
+            .name("store-writer".into())
+            .spawn(move || write_loop(&db_for_writer, jobs))
+            .map_err(StoreError::backend)?;
+        Ok(EmbeddedStore { db, writer })
+    }
+
+    fn send(&self, job: Job) -> Result<(), StoreError> {
+        self.writer
+            .send(job)
+            .map_err(|_| StoreError::Backend("存储写入线程已停止".into()))
+    }
+
+    fn read_versions(&self, reference: &str) -> Result<Vec<Record>, StoreError> {
+        let txn = self.db.begin_read().map_err(StoreError::backend)?;
+        let table = txn.open_table(RECORDS).map_err(StoreError::backend)?;
+        let start = format!("{reference}#");
+        let end = format!("{reference}$");
+        let mut out = Vec::new();
+        for entry in table
+            .range(start.as_str()..end.as_str())
+            .map_err(StoreError::backend)?
+        {
+            let (_, value) = entry.map_err(StoreError::backend)?;
+            out.push(serde_json::from_slice(value.value()).map_err(StoreError::backend)?);
+        }
+        Ok(out)
+    }
+}
+
+fn record_key(reference: &str, version: u32) -> String {
+    format!("{reference}#{version:06}")
+}
+
+/// Commits queued jobs in batches until every sender is gone.
+fn write_loop(db: &Database, jobs: std::sync::mpsc::Receiver<Job>) {
+    while let Ok(first) = jobs.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        commit_batch(db, batch);
+    }
+}
+
+enum Outcome {
+    Put(
+        oneshot::Sender<Result<Put, StoreError>>,
+        Result<Put, StoreError>,
+    ),
+    Hit(
+        oneshot::Sender<Result<Limit, StoreError>>,
+        Result<Limit, StoreError>,
+    ),
+}
+
+fn commit_batch(db: &Database, batch: Vec<Job>) {
+    let mut outcomes = Vec::with_capacity(batch.len());
+    let result = (|| -> Result<(), redb::Error> {
+        let txn = db.begin_write()?;
+        {
+            let mut records = txn.open_table(RECORDS)?;
+            let mut audit = txn.open_table(AUDIT)?;
+            let mut idempotency = txn.open_table(IDEMPOTENCY)?;
+            let mut by_form = txn.open_table(BY_FORM)?;
+            let mut rates = txn.open_table(RATES)?;
+            let mut tables = Tables {
+                records: &mut records,
+                audit: &mut audit,
+                idempotency: &mut idempotency,
+                by_form: &mut by_form,
+            };
+            for job in batch {
+                match job {
+                    Job::Put(record, reply) => {
+                        let result = apply_put(&mut tables, &record);
+                        outcomes.push(Outcome::Put(reply, result));
+                    }
+                    Job::Hit {
+                        key,
+                        limit,
+                        window,
+                        now,
+                        reply,
+                    } => {
+                        let result = apply_hit(&mut rates, &key, limit, window, now);
+                        outcomes.push(Outcome::Hit(reply, result));
+                    }
+                }
+            }
+        }
+        txn.commit()?;
+        Ok(())
+    })();
+    for outcome in outcomes {
+        match (outcome, &result) {
+            (Outcome::Put(reply, r), Ok(())) => {
+                let _ = reply.send(r);
+            }
+            (Outcome::Hit(reply, r), Ok(())) => {
+                let _ = reply.send(r);
+            }
+            (Outcome::Put(reply, _), Err(e)) => {
+                let _ = reply.send(Err(StoreError::backend(e)));
+            }
+            (Outcome::Hit(reply, _), Err(e)) => {
+                let _ = reply.send(Err(StoreError::backend(e)));
+            }
+        }
+    }
+}
+
+struct Tables<'a, 't> {
+    records: &'a mut redb::Table<'t, &'static str, &'static [u8]>,
+    audit: &'a mut redb::Table<'t, &'static str, &'static [u8]>,
+    idempotency: &'a mut redb::Table<'t, &'static str, (&'static str, u64)>,
+    by_form: &'a mut redb::Table<'t, &'static str, &'static str>,
+}
+
+/// Applies one put inside the batch's transaction. Checks come before any insert, so a
+/// refused put leaves nothing behind.
+fn apply_put(tables: &mut Tables<'_, '_>, record: &Record) -> Result<Put, StoreError> {
+    let now = unix_now();
+    if record.version == 1 {
+        if let Some(key) = &record.idempotency_key {
+            let existing = tables
+                .idempotency
+                .get(key.as_str())
+                .map_err(StoreError::backend)?;
+            if let Some(entry) = existing {
+                let (reference, expires) = entry.value();
+                if expires > now {
+                    return Ok(Put::Duplicate(reference.to_string()));
+                }
+            }
+        }
+    } else {
+        let previous = record_key(&record.reference, record.version - 1);
+        if tables
+            .records
+            .get(previous.as_str())
+            .map_err(StoreError::backend)?
+            .is_none()
+        {
+            return Err(StoreError::NotFound(record.reference.clone()));
+        }
+    }
+    let key = record_key(&record.reference, record.version);
+    if tables
+        .records
+        .get(key.as_str())
+        .map_err(StoreError::backend)?
+        .is_some()
+    {
+        return Err(StoreError::VersionExists(
+            record.reference.clone(),
+            record.version,
+        ));
+    }
+    let json = serde_json::to_vec(record).map_err(StoreError::backend)?;
+    let stamp = serde_json::to_vec(&record.audit).map_err(StoreError::backend)?;
+    tables
+        .records
+        .insert(key.as_str(), json.as_slice())
+        .map_err(StoreError::backend)?;
+    tables
+        .audit
+        .insert(key.as_str(), stamp.as_slice())
+        .map_err(StoreError::backend)?;
+    if record.version == 1 {
+        let index = format!(
+            "{}\0{}\0{}",
+            record.form_id, record.audit.time, record.reference
+        );
+        tables
+            .by_form
+            .insert(index.as_str(), record.reference.as_str())
+            .map_err(StoreError::backend)?;
+        if let Some(idem) = &record.idempotency_key {
+            let expires = now + IDEMPOTENCY_TTL_SECS;
+            tables
+                .idempotency
+                .insert(idem.as_str(), (record.reference.as_str(), expires))
+                .map_err(StoreError::backend)?;
+        }
+    }
+    Ok(Put::Stored(record.reference.clone()))
+}
+
+fn apply_hit(
+    rates: &mut redb::Table<'_, &'static str, (u64, u64)>,
+    key: &str,
+    limit: u32,
+    window: u64,
+    now: u64,
+) -> Result<Limit, StoreError> {
+    let window = window.max(1);
+    let start = now - now % window;
+    let current = rates
+        .get(key)
+        .map_err(StoreError::backend)?
+        .map(|v| v.value());
+    let count = match current {
+        Some((window_start, count)) if window_start == start => count,
+        _ => 0,
+    };
+    if count >= u64::from(limit) {
+        return Ok(Limit::Exceeded {
+            retry_after: start + window - now,
+        });
+    }
+    rates
+        .insert(key, (start, count + 1))
+        .map_err(StoreError::backend)?;
+    Ok(Limit::Allowed)
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+#[async_trait]
+impl Store for EmbeddedStore {
+    async fn put(&self, record: Record) -> Result<Put, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Job::Put(Box::new(record), reply))?;
+        answer
+            .await
+            .map_err(|_| StoreError::Backend("存储写入线程没有回应".into()))?
+    }
+
+    async fn get(&self, reference: &str) -> Result<Option<Record>, StoreError> {
+        Ok(self.read_versions(reference)?.pop())
+    }
+
+    async fn versions(&self, reference: &str) -> Result<Vec<Record>, StoreError> {
+        self.read_versions(reference)
+    }
+
+    async fn list(&self, form_id: &str, since: Option<&str>) -> Result<Vec<Record>, StoreError> {
+        let references: Vec<String> = {
+            let txn = self.db.begin_read().map_err(StoreError::backend)?;
+            let table = txn.open_table(BY_FORM).map_err(StoreError::backend)?;
+            let start = format!("{form_id}\0{}", since.unwrap_or(""));
+            let end = format!("{form_id}\u{1}");
+            let mut refs = Vec::new();
+            for entry in table
+                .range(start.as_str()..end.as_str())
+                .map_err(StoreError::backend)?
+            {
+                let (_, value) = entry.map_err(StoreError::backend)?;
+                refs.push(value.value().to_string());
+            }
+            refs
+        };
+        let mut out = Vec::with_capacity(references.len());
+        for reference in references {
+            if let Some(record) = self.read_versions(&reference)?.pop() {
+                out.push(record);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn hit(&self, key: &str, limit: u32, window: u64, now: u64) -> Result<Limit, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Job::Hit {
+            key: key.to_string(),
+            limit,
+            window,
+            now,
+            reply,
+        })?;
+        answer
+            .await
+            .map_err(|_| StoreError::Backend("存储写入线程没有回应".into()))?
+    }
+}
