@@ -104,6 +104,9 @@ pub struct App {
     pub store: Arc<dyn Store>,
     /// Limits and names.
     pub settings: Settings,
+    /// The route names this deployment answers (`submit`, `receipt`…); `None` answers all.
+    /// Each Lambda function serves only its own routes.
+    pub routes: Option<&'static [&'static str]>,
 }
 
 enum Route<'a> {
@@ -137,8 +140,10 @@ impl App {
     pub async fn handle(&self, request: ApiRequest) -> ApiResponse {
         let json = wants_json(&request.headers);
         let path = resolve_path(&request);
-        let Some(found) = route(&request.method, &path) else {
-            if known_path(&path) {
+        let allowed = self.routes.is_none_or(|names| names.contains(&route_name(&path)));
+        let found = route(&request.method, &path).filter(|_| allowed);
+        let Some(found) = found else {
+            if known_path(&path) && allowed {
                 return error_response(json, StatusCode::METHOD_NOT_ALLOWED, "不支持这种请求方法：提交表单请用 POST，查看请用 GET");
             }
             return error_response(json, StatusCode::NOT_FOUND, "没有这个接口地址：请核对网址");
@@ -365,7 +370,8 @@ fn resolve_path(request: &ApiRequest) -> String {
     path.clone()
 }
 
-fn route_name(path: &str) -> &'static str {
+/// The name of the route a path belongs to, as used in logs and in `App::routes`.
+pub fn route_name(path: &str) -> &'static str {
     match route(&Method::GET, path).or_else(|| route(&Method::POST, path)) {
         Some(Route::ListForms) => "forms",
         Some(Route::Definition(_)) => "form-definition",

@@ -3,6 +3,8 @@
 
 pub mod api;
 pub mod forms;
+#[cfg(feature = "aws")]
+pub mod lambda;
 pub mod pages;
 pub mod reference;
 pub mod store;

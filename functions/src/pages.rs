@@ -444,11 +444,19 @@ pub fn masked_summary(def: &FormDef, data: &Json) -> Vec<(String, String)> {
         let rows = data.get("groups").and_then(|g| g.get(&group.key)).and_then(Json::as_array);
         let count = rows.map(Vec::len).unwrap_or(0);
         out.push((group.title.clone(), format!("{count} 个{}", group.row_label)));
+        // Each row by its first field and its ID number, both masked where personal.
+        let shown: Vec<&Field> = group
+            .fields
+            .iter()
+            .enumerate()
+            .filter(|(i, f)| *i == 0 || f.kind == FieldKind::IdNumber)
+            .map(|(_, f)| f)
+            .collect();
         for (n, row) in rows.into_iter().flatten().enumerate() {
-            let first = group.fields.first();
-            if let Some(value) = first.and_then(|f| row.get(&f.key)) {
-                let field = first.expect("checked above");
-                out.push((format!("第 {} 个{}：{}", n + 1, group.row_label, field.label), masked(field, value)));
+            let values: Vec<String> =
+                shown.iter().filter_map(|f| row.get(&f.key).map(|v| masked(f, v))).collect();
+            if !values.is_empty() {
+                out.push((format!("第 {} 个{}", n + 1, group.row_label), values.join("，")));
             }
         }
     }

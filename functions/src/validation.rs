@@ -168,6 +168,10 @@ fn check_field(
 ) -> Result<Option<(Value, Option<String>)>, String> {
     let blank = value.is_none_or(Value::is_blank);
     if blank {
+        if field.kind == FieldKind::Checkboxes && !field.required {
+            // None ticked is an answer: stored as an empty list, never as a missing field.
+            return Ok(Some((Value::Many(Vec::new()), None)));
+        }
         if field.required {
             let verb = if matches!(
                 field.kind,

@@ -37,11 +37,27 @@ enum Job {
     },
 }
 
-/// The embedded store.
+/// The embedded store. Clones share one file and one writer thread; when the last clone
+/// is dropped, the writer finishes what is queued and the file is closed.
 #[derive(Clone)]
 pub struct EmbeddedStore {
     db: Arc<Database>,
     writer: std::sync::mpsc::Sender<Job>,
+    _closer: Arc<Closer>,
+}
+
+/// Waits for the writer thread when the store goes away, so the file can be opened again.
+/// It is the last field of `EmbeddedStore`, so the store's sender is gone by then.
+struct Closer {
+    thread: std::sync::Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+impl Drop for Closer {
+    fn drop(&mut self) {
+        if let Some(thread) = self.thread.lock().ok().and_then(|mut t| t.take()) {
+            let _ = thread.join();
+        }
+    }
 }
 
 impl EmbeddedStore {
@@ -62,11 +78,12 @@ impl EmbeddedStore {
         txn.commit().map_err(StoreError::backend)?;
         let (writer, jobs) = std::sync::mpsc::channel();
         let db_for_writer = db.clone();
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("store-writer".into())
             .spawn(move || write_loop(&db_for_writer, jobs))
             .map_err(StoreError::backend)?;
-        Ok(EmbeddedStore { db, writer })
+        let closer = Closer { thread: std::sync::Mutex::new(Some(thread)) };
+        Ok(EmbeddedStore { db, writer, _closer: Arc::new(closer) })
     }
 
     fn send(&self, job: Job) -> Result<(), StoreError> {

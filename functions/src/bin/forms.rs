@@ -1,0 +1,8 @@
+//! Lambda function for GET /api/forms and GET /api/forms/{id}: the form definitions.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    beian_functions::lambda::init_logging();
+    let app = beian_functions::lambda::app_from_env(&["forms", "form-definition"]).await;
+    beian_functions::lambda::run(app).await
+}
