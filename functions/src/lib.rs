@@ -2,6 +2,7 @@
 //! and the HTML pages of the form flow.
 
 pub mod api;
+pub mod export;
 pub mod forms;
 #[cfg(feature = "aws")]
 pub mod lambda;

@@ -6,6 +6,8 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 pub mod embedded;
+#[cfg(feature = "aws")]
+pub mod dynamo;
 
 /// How a submission reached us.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -7,7 +7,13 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 
+use std::sync::Arc;
+
 use beian_functions::api::StaffIdentity;
+use beian_functions::export;
+use beian_functions::forms::Forms;
+use beian_functions::store::embedded::EmbeddedStore;
+use beian_functions::store::Store;
 use beian_site::config::Config;
 use beian_site::output::{DiskOutput, MemoryOutput};
 use beian_site::serve::{self, ServeOptions};
@@ -59,6 +65,36 @@ enum Command {
     },
     /// Builds in memory and reports every problem; fails if there is any.
     Check,
+    /// Exports a form's submissions for staff, from the embedded store or DynamoDB.
+    Export {
+        /// The form's id, such as staff-filing.
+        #[arg(long)]
+        form: String,
+        /// csv (UTF-8 with BOM, for Excel) or xlsx.
+        #[arg(long, value_enum, default_value = "xlsx")]
+        format: ExportFormat,
+        /// Only submissions stamped on or after this date (2026-12-01).
+        #[arg(long)]
+        since: Option<String>,
+        /// The embedded store's file.
+        #[arg(long, default_value = "data/beian.redb")]
+        store: PathBuf,
+        /// Read from this DynamoDB table instead (needs the `dynamodb` feature).
+        #[arg(long)]
+        dynamodb_table: Option<String>,
+        /// The file to write (default export-FORM-DATE.EXT in the current folder).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+}
+
+/// Export file formats.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ExportFormat {
+    /// Comma-separated values, UTF-8 with a BOM.
+    Csv,
+    /// Excel workbook.
+    Xlsx,
 }
 
 fn main() -> ExitCode {
@@ -84,6 +120,9 @@ fn main() -> ExitCode {
             serve(ServeOptions { root, interface, port, store, staff })
         }
         Command::Check => check(&root),
+        Command::Export { form, format, since, store, dynamodb_table, output } => {
+            export(&root, &form, format, since, &store, dynamodb_table, output)
+        }
     };
     match result {
         Ok(code) => code,
@@ -177,4 +216,58 @@ fn serve(options: ServeOptions) -> Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new().context("无法启动异步运行时")?;
     runtime.block_on(serve::run(options))?;
     Ok(ExitCode::SUCCESS)
+}
+
+fn export(
+    root: &Path,
+    form: &str,
+    format: ExportFormat,
+    since: Option<String>,
+    store: &Path,
+    dynamodb_table: Option<String>,
+    output: Option<PathBuf>,
+) -> Result<ExitCode> {
+    let config = Config::load(root)?;
+    let forms = Forms::load_dir(&config.content_path(root).join("forms"))?;
+    let def = forms.get(form).with_context(|| {
+        let ids: Vec<&str> = forms.by_id.keys().map(String::as_str).collect();
+        format!("没有 id 为 `{form}` 的表单：可选的有 {}", ids.join("、"))
+    })?;
+    if let Some(date) = &since {
+        chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d")
+            .with_context(|| format!("--since `{date}` 不是日期：请写成 2026-12-01"))?;
+    }
+    let runtime = tokio::runtime::Runtime::new().context("无法启动异步运行时")?;
+    let records = runtime.block_on(async {
+        let store: Arc<dyn Store> = match dynamodb_table {
+            Some(table) => dynamodb_store(table).await?,
+            None => {
+                if !store.exists() {
+                    anyhow::bail!("找不到数据文件 `{}`：请用 --store 指定 beian serve 使用的文件", store.display());
+                }
+                Arc::new(EmbeddedStore::open(store)?)
+            }
+        };
+        Ok::<_, anyhow::Error>(store.list(form, since.as_deref()).await?)
+    })?;
+    let (bytes, ext) = match format {
+        ExportFormat::Csv => (export::to_csv(def, &records)?, "csv"),
+        ExportFormat::Xlsx => (export::to_xlsx(def, &records)?, "xlsx"),
+    };
+    let today = beian_functions::api::today().format("%Y%m%d");
+    let output = output.unwrap_or_else(|| PathBuf::from(format!("export-{form}-{today}.{ext}")));
+    std::fs::write(&output, bytes).with_context(|| format!("无法写入 `{}`", output.display()))?;
+    println!("已导出 {} 份提交到 `{}`", records.len(), output.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(feature = "dynamodb")]
+async fn dynamodb_store(table: String) -> Result<Arc<dyn Store>> {
+    std::env::set_var("BEIAN_TABLE", &table);
+    Ok(Arc::new(beian_functions::store::dynamo::DynamoStore::from_env().await))
+}
+
+#[cfg(not(feature = "dynamodb"))]
+async fn dynamodb_store(_table: String) -> Result<Arc<dyn Store>> {
+    anyhow::bail!("这个 beian 构建时没有启用 DynamoDB：请用 cargo run --release --features dynamodb -- export … 重新运行")
 }

@@ -1,0 +1,694 @@
+//! The DynamoDB store, for AWS: one table holds every version of every submission, its
+//! audit events, the idempotency keys and the rate-limit counters.
+//!
+//! Item layout (`pk` and `sk` are the table's keys, all strings):
+//!
+//! | item              | `pk`               | `sk`               | other attributes                  |
+//! |-------------------|--------------------|--------------------|-----------------------------------|
+//! | record version    | `SUB#<reference>`  | `V#<version:06>`   | `reference`, `form_id`, `version` (N), `status`, `data`, `idempotency_key` (only when given), the audit stamp fields; first versions also `gsi1pk` = `FORM#<form_id>` and `gsi1sk` = `<audit time>#<reference>` |
+//! | audit event       | `SUB#<reference>`  | `AUDIT#<version:06>` | the audit stamp fields          |
+//! | idempotency key   | `IDEM#<key>`       | `IDEM`             | `reference`, `expires_at` (N)     |
+//! | rate-limit window | `RATE#<key>`       | `<window start>`   | `count` (N), `expires_at` (N)     |
+//!
+//! The audit stamp fields are `agency`, `handler`, `time`, `channel` (网上自助 or 窗口代录),
+//! `request_id`, `source_ip`, `form_version` (N) and `content_sha256`. The index `by_form`
+//! (`gsi1pk`, `gsi1sk`) lists a form's submissions in the order they were first stamped;
+//! `expires_at` (seconds since 1970) is the table's TTL attribute.
+//!
+//! Expressions name every attribute through a placeholder (`#pk`, `#count`…), so DynamoDB's
+//! reserved words (`name`, `status`, `date`…) never get in the way. The index is eventually
+//! consistent: a submission can take a moment to appear in `list`, while `get` and
+//! `versions` read consistently.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_config::BehaviorVersion;
+use aws_sdk_dynamodb::client::Waiters;
+use aws_sdk_dynamodb::config::http::HttpResponse;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, GlobalSecondaryIndex,
+    KeySchemaElement, KeyType, Projection, ProjectionType, ScalarAttributeType,
+    TimeToLiveSpecification, TransactWriteItem,
+};
+use aws_sdk_dynamodb::Client;
+
+use super::{AuditStamp, Channel, Limit, Put, Record, Store, StoreError, IDEMPOTENCY_TTL_SECS};
+
+/// A DynamoDB item: attribute name → value.
+type Item = HashMap<String, AttributeValue>;
+
+/// The table's partition key.
+const PK: &str = "pk";
+/// The table's sort key.
+const SK: &str = "sk";
+/// The export index, by form and first stamp time.
+const BY_FORM: &str = "by_form";
+/// The index's partition key: `FORM#<form_id>`.
+const GSI_PK: &str = "gsi1pk";
+/// The index's sort key: `<audit time>#<reference>`.
+const GSI_SK: &str = "gsi1sk";
+/// When DynamoDB may delete an item (TTL), seconds since 1970.
+const EXPIRES_AT: &str = "expires_at";
+/// The count of a rate-limit window.
+const COUNT: &str = "count";
+
+const REFERENCE: &str = "reference";
+const FORM_ID: &str = "form_id";
+const VERSION: &str = "version";
+const STATUS: &str = "status";
+const DATA: &str = "data";
+const IDEMPOTENCY_KEY: &str = "idempotency_key";
+const AGENCY: &str = "agency";
+const HANDLER: &str = "handler";
+const TIME: &str = "time";
+const CHANNEL: &str = "channel";
+const REQUEST_ID: &str = "request_id";
+const SOURCE_IP: &str = "source_ip";
+const FORM_VERSION: &str = "form_version";
+const CONTENT_SHA256: &str = "content_sha256";
+
+/// DynamoDB's item size limit: 400 KB, counted as UTF-8 bytes of names and values.
+const MAX_ITEM_BYTES: usize = 400 * 1024;
+
+/// How often a write cancelled by a concurrent transaction on the same item is tried.
+const CONFLICT_ATTEMPTS: u32 = 4;
+
+/// How many references `list` looks up at once.
+const LIST_CONCURRENCY: usize = 16;
+
+/// The DynamoDB store.
+#[derive(Clone)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+/// What each part of a `put` transaction is, so a cancellation reason can be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    Record,
+    Audit,
+    Idempotency,
+    Previous,
+}
+
+impl DynamoStore {
+    /// A store on `table` through `client`.
+    pub fn new(client: Client, table: String) -> DynamoStore {
+        DynamoStore { client, table }
+    }
+
+    /// The store the deployment configures: the table named by `BEIAN_TABLE`, through a
+    /// client from [`client_from_env`].
+    ///
+    /// # Panics
+    /// When `BEIAN_TABLE` is not set: the function cannot store anything without it.
+    pub async fn from_env() -> DynamoStore {
+        let table = std::env::var("BEIAN_TABLE")
+            .ok()
+            .filter(|t| !t.is_empty())
+            .expect("没有设置 BEIAN_TABLE：请在函数的环境变量中写上 DynamoDB 表名");
+        DynamoStore::new(client_from_env().await, table)
+    }
+
+    /// Creates the table as the deployment does: on-demand billing, keys `pk` and `sk`, the
+    /// index `by_form`, and TTL on `expires_at`. Waits until the table is active.
+    pub async fn create_table(&self) -> Result<(), StoreError> {
+        self.client
+            .create_table()
+            .table_name(&self.table)
+            .billing_mode(BillingMode::PayPerRequest)
+            .set_attribute_definitions(Some(vec![
+                string_attribute(PK)?,
+                string_attribute(SK)?,
+                string_attribute(GSI_PK)?,
+                string_attribute(GSI_SK)?,
+            ]))
+            .set_key_schema(Some(key_schema(PK, SK)?))
+            .global_secondary_indexes(
+                GlobalSecondaryIndex::builder()
+                    .index_name(BY_FORM)
+                    .set_key_schema(Some(key_schema(GSI_PK, GSI_SK)?))
+                    .projection(
+                        Projection::builder()
+                            .projection_type(ProjectionType::All)
+                            .build(),
+                    )
+                    .build()
+                    .map_err(StoreError::backend)?,
+            )
+            .send()
+            .await
+            .map_err(|e| sdk_failure("CreateTable", e))?;
+
+        self.client
+            .wait_until_table_exists()
+            .table_name(&self.table)
+            .wait(Duration::from_secs(300))
+            .await
+            .map_err(|_| StoreError::Backend(format!("表 `{}` 没有在 5 分钟内就绪", self.table)))?;
+
+        let ttl = TimeToLiveSpecification::builder()
+            .enabled(true)
+            .attribute_name(EXPIRES_AT)
+            .build()
+            .map_err(StoreError::backend)?;
+        self.client
+            .update_time_to_live()
+            .table_name(&self.table)
+            .time_to_live_specification(ttl)
+            .send()
+            .await
+            .map_err(|e| sdk_failure("UpdateTimeToLive", e))?;
+        Ok(())
+    }
+
+    /// The transaction that stores `record`, and what each of its parts is.
+    fn put_transaction(
+        &self,
+        record: &Record,
+    ) -> Result<(Vec<TransactWriteItem>, Vec<Part>), StoreError> {
+        let record_item = record_item(record)?;
+        let audit_item = audit_item(record);
+        check_size(&record_item)?;
+        check_size(&audit_item)?;
+
+        let mut items = vec![
+            self.put_new(record_item)?,
+            self.put_new(audit_item)?,
+        ];
+        let mut parts = vec![Part::Record, Part::Audit];
+        if record.version == 1 {
+            if let Some(key) = &record.idempotency_key {
+                items.push(self.put_idempotency(key, &record.reference)?);
+                parts.push(Part::Idempotency);
+            }
+        } else {
+            items.push(self.check_previous(record)?);
+            parts.push(Part::Previous);
+        }
+        Ok((items, parts))
+    }
+
+    /// Puts `item` unless an item with its key exists.
+    fn put_new(&self, item: Item) -> Result<TransactWriteItem, StoreError> {
+        let put = aws_sdk_dynamodb::types::Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(#pk)")
+            .expression_attribute_names("#pk", PK)
+            .build()
+            .map_err(StoreError::backend)?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// Puts the idempotency item unless the key is already remembered and not yet expired.
+    fn put_idempotency(&self, key: &str, reference: &str) -> Result<TransactWriteItem, StoreError> {
+        let now = unix_now();
+        let item = Item::from([
+            (PK.to_string(), s(format!("IDEM#{key}"))),
+            (SK.to_string(), s("IDEM")),
+            (REFERENCE.to_string(), s(reference)),
+            (EXPIRES_AT.to_string(), n(now + IDEMPOTENCY_TTL_SECS)),
+        ]);
+        let put = aws_sdk_dynamodb::types::Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            // TTL deletes expired items only eventually, so an expired key counts as unused.
+            .condition_expression("attribute_not_exists(#pk) OR #exp < :now")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#exp", EXPIRES_AT)
+            .expression_attribute_values(":now", n(now))
+            .build()
+            .map_err(StoreError::backend)?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// Checks that the version before `record` exists.
+    fn check_previous(&self, record: &Record) -> Result<TransactWriteItem, StoreError> {
+        let check = ConditionCheck::builder()
+            .table_name(&self.table)
+            .key(PK, s(submission_pk(&record.reference)))
+            .key(SK, s(version_sk(record.version - 1)))
+            .condition_expression("attribute_exists(#pk)")
+            .expression_attribute_names("#pk", PK)
+            .build()
+            .map_err(StoreError::backend)?;
+        Ok(TransactWriteItem::builder().condition_check(check).build())
+    }
+
+    /// Reads what a cancelled `put` transaction means.
+    async fn cancelled_put(&self, record: &Record, failed: &[Part]) -> Result<Put, StoreError> {
+        // The same order of checks as the embedded store: a remembered key wins, then a
+        // missing previous version, then an existing one.
+        if failed.contains(&Part::Idempotency) {
+            let key = record.idempotency_key.as_deref().unwrap_or_default();
+            return self.remembered_reference(key).await.map(Put::Duplicate);
+        }
+        if failed.contains(&Part::Previous) {
+            return Err(StoreError::NotFound(record.reference.clone()));
+        }
+        Err(StoreError::VersionExists(
+            record.reference.clone(),
+            record.version,
+        ))
+    }
+
+    /// The reference stored under an idempotency key that a put found in use.
+    async fn remembered_reference(&self, key: &str) -> Result<String, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(PK, s(format!("IDEM#{key}")))
+            .key(SK, s("IDEM"))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| sdk_failure("GetItem", e))?;
+        match output.item() {
+            Some(item) => text(item, REFERENCE),
+            None => Err(StoreError::Backend(
+                "幂等键刚刚失效，请重新提交".into(),
+            )),
+        }
+    }
+
+    /// Every version of a reference, oldest first, or only the latest.
+    async fn read_versions(
+        &self,
+        reference: &str,
+        latest_only: bool,
+    ) -> Result<Vec<Record>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :pk AND begins_with(#sk, :versions)")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#sk", SK)
+            .expression_attribute_values(":pk", s(submission_pk(reference)))
+            .expression_attribute_values(":versions", s("V#"))
+            .consistent_read(true);
+        let items = if latest_only {
+            let output = query
+                .scan_index_forward(false)
+                .limit(1)
+                .send()
+                .await
+                .map_err(|e| sdk_failure("Query", e))?;
+            output.items.unwrap_or_default()
+        } else {
+            query
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect()
+                .await
+                .map_err(|e| sdk_failure("Query", e))?
+        };
+        items.iter().map(record_from_item).collect()
+    }
+
+    /// The references of a form's submissions, in the order they were first stamped.
+    async fn form_references(
+        &self,
+        form_id: &str,
+        since: Option<&str>,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(BY_FORM)
+            .expression_attribute_names("#gpk", GSI_PK)
+            .expression_attribute_names("#ref", REFERENCE)
+            .expression_attribute_values(":gpk", s(form_pk(form_id)))
+            .projection_expression("#ref");
+        query = match since {
+            Some(since) => query
+                .key_condition_expression("#gpk = :gpk AND #gsk >= :since")
+                .expression_attribute_names("#gsk", GSI_SK)
+                .expression_attribute_values(":since", s(since)),
+            None => query.key_condition_expression("#gpk = :gpk"),
+        };
+        let items = query
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| sdk_failure("Query", e))?;
+        items.iter().map(|item| text(item, REFERENCE)).collect()
+    }
+}
+
+/// A DynamoDB client from the usual AWS configuration (environment, profile, role), sent to
+/// `BEIAN_DYNAMODB_ENDPOINT` instead of AWS when that is set (moto, for tests).
+pub async fn client_from_env() -> Client {
+    let shared = aws_config::load_defaults(BehaviorVersion::latest()).await;
+    let mut config = aws_sdk_dynamodb::config::Builder::from(&shared);
+    if let Some(endpoint) = std::env::var("BEIAN_DYNAMODB_ENDPOINT")
+        .ok()
+        .filter(|e| !e.is_empty())
+    {
+        config = config.endpoint_url(endpoint);
+    }
+    Client::from_conf(config.build())
+}
+
+#[async_trait]
+impl Store for DynamoStore {
+    async fn put(&self, record: Record) -> Result<Put, StoreError> {
+        check_keys(&record)?;
+        let (items, parts) = self.put_transaction(&record)?;
+
+        // The SDK retries throttling and server errors with the same generated
+        // ClientRequestToken, so a retry of a transaction that did commit is not mistaken
+        // for a conflict with itself.
+
+        let mut attempt = 1;
+        loop {
+            let sent = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .send()
+                .await;
+            let reasons = match sent {
+                Ok(_) => return Ok(Put::Stored(record.reference.clone())),
+                Err(e) => cancellation_codes(e)?,
+            };
+            let failed: Vec<Part> = parts
+                .iter()
+                .zip(&reasons)
+                .filter(|(_, code)| code.as_str() == "ConditionalCheckFailed")
+                .map(|(part, _)| *part)
+                .collect();
+            if !failed.is_empty() {
+                return self.cancelled_put(&record, &failed).await;
+            }
+
+            // Another transaction was writing the same item (a double click sending the same
+            // idempotency key twice): wait a little and try again.
+            let conflict = reasons.iter().any(|code| code == "TransactionConflict");
+            if !conflict || attempt == CONFLICT_ATTEMPTS {
+                return Err(StoreError::Backend(format!(
+                    "DynamoDB 取消了写入（{}）",
+                    reasons.join("、")
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(50 * u64::from(attempt))).await;
+            attempt += 1;
+        }
+    }
+
+    async fn get(&self, reference: &str) -> Result<Option<Record>, StoreError> {
+        Ok(self.read_versions(reference, true).await?.pop())
+    }
+
+    async fn versions(&self, reference: &str) -> Result<Vec<Record>, StoreError> {
+        self.read_versions(reference, false).await
+    }
+
+    async fn list(&self, form_id: &str, since: Option<&str>) -> Result<Vec<Record>, StoreError> {
+        let references = self.form_references(form_id, since).await?;
+
+        let mut out = Vec::with_capacity(references.len());
+        for chunk in references.chunks(LIST_CONCURRENCY) {
+            let lookups: Vec<_> = chunk
+                .iter()
+                .map(|reference| {
+                    let store = self.clone();
+                    let reference = reference.clone();
+                    tokio::spawn(async move { store.get(&reference).await })
+                })
+                .collect();
+            for lookup in lookups {
+                out.extend(lookup.await.map_err(StoreError::backend)??);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn hit(&self, key: &str, limit: u32, window: u64, now: u64) -> Result<Limit, StoreError> {
+        let window = window.max(1);
+        let start = now - now % window;
+        let exceeded = Limit::Exceeded {
+            retry_after: start + window - now,
+        };
+        if limit == 0 {
+            return Ok(exceeded);
+        }
+
+        let updated = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(format!("RATE#{key}")))
+            .key(SK, s(start.to_string()))
+            .update_expression("ADD #count :one SET #exp = :exp")
+            .condition_expression("attribute_not_exists(#count) OR #count < :limit")
+            .expression_attribute_names("#count", COUNT)
+            .expression_attribute_names("#exp", EXPIRES_AT)
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":exp", n(start + window))
+            .expression_attribute_values(":limit", n(limit))
+            .send()
+            .await;
+        match updated {
+            Ok(_) => Ok(Limit::Allowed),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(exceeded)
+            }
+            Err(e) => Err(sdk_failure("UpdateItem", e)),
+        }
+    }
+}
+
+/// The codes of a cancelled transaction, one for each part in order (`None` for the parts
+/// that were fine); any other failure becomes a backend error.
+fn cancellation_codes(
+    error: SdkError<TransactWriteItemsError, HttpResponse>,
+) -> Result<Vec<String>, StoreError> {
+    match error.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => Ok(cancelled
+            .cancellation_reasons()
+            .iter()
+            .map(|reason| reason.code().unwrap_or("None").to_string())
+            .collect()),
+        _ => Err(sdk_failure("TransactWriteItems", error)),
+    }
+}
+
+/// A backend error naming the operation and DynamoDB's error code. DynamoDB's own message is
+/// left out, so nothing a person entered can reach the logs through it.
+fn sdk_failure<E: ProvideErrorMetadata>(operation: &str, error: SdkError<E, HttpResponse>) -> StoreError {
+    let what = match &error {
+        SdkError::ServiceError(e) => match e.err().code() {
+            Some(code) => code.to_string(),
+            None => format!("HTTP {}", e.raw().status().as_u16()),
+        },
+        SdkError::TimeoutError(_) => "超时".to_string(),
+        SdkError::DispatchFailure(_) => "无法连接".to_string(),
+        SdkError::ResponseError(_) => "回应无法读取".to_string(),
+        _ => "请求无法构造".to_string(),
+    };
+    StoreError::Backend(format!("DynamoDB {operation} 失败（{what}）"))
+}
+
+/// Refuses a record whose key parts are empty: DynamoDB rejects an empty string in a key
+/// attribute, and such a record is a bug of the caller, not something to send.
+fn check_keys(record: &Record) -> Result<(), StoreError> {
+    if record.reference.is_empty() {
+        return Err(StoreError::Backend("受理编号为空，无法存储".into()));
+    }
+    if record.form_id.is_empty() {
+        return Err(StoreError::Backend("表单编号为空，无法存储".into()));
+    }
+    if record.version == 0 {
+        return Err(StoreError::Backend("版本号从 1 开始，0 无法存储".into()));
+    }
+    Ok(())
+}
+
+/// Refuses an item over DynamoDB's size limit before sending it.
+fn check_size(item: &Item) -> Result<(), StoreError> {
+    let bytes: usize = item
+        .iter()
+        .map(|(name, value)| name.len() + value_size(value))
+        .sum();
+    if bytes > MAX_ITEM_BYTES {
+        return Err(StoreError::TooLarge(format!(
+            "这份材料约 {} KB，超过了单条记录 400 KB 的上限，请删减较长的内容后再提交",
+            bytes.div_ceil(1024)
+        )));
+    }
+    Ok(())
+}
+
+/// The bytes a value counts for: its UTF-8 length (for numbers, an upper bound).
+fn value_size(value: &AttributeValue) -> usize {
+    match value {
+        AttributeValue::S(text) | AttributeValue::N(text) => text.len(),
+        // Items written here hold only strings and numbers.
+        _ => 0,
+    }
+}
+
+/// The item of one record version.
+fn record_item(record: &Record) -> Result<Item, StoreError> {
+    // `data` is one string holding the JSON, not a DynamoDB map: every value comes back
+    // exactly as it went in (an ID or a landline can never turn into a number, and an empty
+    // text or a list of check boxes needs no special rule), and the stored text is the very
+    // JSON whose SHA-256 is in the audit stamp. Nothing ever queries inside `data`.
+    let data = serde_json::to_string(&record.data).map_err(StoreError::backend)?;
+    let mut item = Item::from([
+        (PK.to_string(), s(submission_pk(&record.reference))),
+        (SK.to_string(), s(version_sk(record.version))),
+        (REFERENCE.to_string(), s(&record.reference)),
+        (FORM_ID.to_string(), s(&record.form_id)),
+        (VERSION.to_string(), n(record.version)),
+        (STATUS.to_string(), s(&record.status)),
+        (DATA.to_string(), s(data)),
+    ]);
+    if let Some(key) = &record.idempotency_key {
+        item.insert(IDEMPOTENCY_KEY.to_string(), s(key));
+    }
+    if record.version == 1 {
+        let sort = format!("{}#{}", record.audit.time, record.reference);
+        item.insert(GSI_PK.to_string(), s(form_pk(&record.form_id)));
+        item.insert(GSI_SK.to_string(), s(sort));
+    }
+    item.extend(stamp_attributes(&record.audit));
+    Ok(item)
+}
+
+/// The audit event item written with a record version.
+fn audit_item(record: &Record) -> Item {
+    let mut item = Item::from([
+        (PK.to_string(), s(submission_pk(&record.reference))),
+        (SK.to_string(), s(format!("AUDIT#{:06}", record.version))),
+    ]);
+    item.extend(stamp_attributes(&record.audit));
+    item
+}
+
+/// The audit stamp as attributes.
+fn stamp_attributes(stamp: &AuditStamp) -> Item {
+    Item::from([
+        (AGENCY.to_string(), s(&stamp.agency)),
+        (HANDLER.to_string(), s(&stamp.handler)),
+        (TIME.to_string(), s(&stamp.time)),
+        (CHANNEL.to_string(), s(stamp.channel.label())),
+        (REQUEST_ID.to_string(), s(&stamp.request_id)),
+        (SOURCE_IP.to_string(), s(&stamp.source_ip)),
+        (FORM_VERSION.to_string(), n(stamp.form_version)),
+        (CONTENT_SHA256.to_string(), s(&stamp.content_sha256)),
+    ])
+}
+
+/// A record version read back from its item.
+fn record_from_item(item: &Item) -> Result<Record, StoreError> {
+    let data = text(item, DATA)?;
+    Ok(Record {
+        reference: text(item, REFERENCE)?,
+        form_id: text(item, FORM_ID)?,
+        version: number(item, VERSION)?,
+        status: text(item, STATUS)?,
+        data: serde_json::from_str(&data).map_err(|_| damaged(DATA))?,
+        audit: AuditStamp {
+            agency: text(item, AGENCY)?,
+            handler: text(item, HANDLER)?,
+            time: text(item, TIME)?,
+            channel: channel(&text(item, CHANNEL)?).ok_or_else(|| damaged(CHANNEL))?,
+            request_id: text(item, REQUEST_ID)?,
+            source_ip: text(item, SOURCE_IP)?,
+            form_version: number(item, FORM_VERSION)?,
+            content_sha256: text(item, CONTENT_SHA256)?,
+        },
+        idempotency_key: item
+            .get(IDEMPOTENCY_KEY)
+            .and_then(|v| v.as_s().ok())
+            .cloned(),
+    })
+}
+
+fn channel(label: &str) -> Option<Channel> {
+    [Channel::Online, Channel::Counter]
+        .into_iter()
+        .find(|c| c.label() == label)
+}
+
+fn text(item: &Item, name: &str) -> Result<String, StoreError> {
+    item.get(name)
+        .and_then(|v| v.as_s().ok())
+        .cloned()
+        .ok_or_else(|| damaged(name))
+}
+
+fn number<T: std::str::FromStr>(item: &Item, name: &str) -> Result<T, StoreError> {
+    item.get(name)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| damaged(name))
+}
+
+fn damaged(name: &str) -> StoreError {
+    StoreError::Backend(format!("DynamoDB 中的记录缺少或损坏了属性 `{name}`"))
+}
+
+fn string_attribute(name: &str) -> Result<AttributeDefinition, StoreError> {
+    AttributeDefinition::builder()
+        .attribute_name(name)
+        .attribute_type(ScalarAttributeType::S)
+        .build()
+        .map_err(StoreError::backend)
+}
+
+fn key_schema(hash: &str, range: &str) -> Result<Vec<KeySchemaElement>, StoreError> {
+    [(hash, KeyType::Hash), (range, KeyType::Range)]
+        .into_iter()
+        .map(|(name, key_type)| {
+            KeySchemaElement::builder()
+                .attribute_name(name)
+                .key_type(key_type)
+                .build()
+                .map_err(StoreError::backend)
+        })
+        .collect()
+}
+
+fn submission_pk(reference: &str) -> String {
+    format!("SUB#{reference}")
+}
+
+fn version_sk(version: u32) -> String {
+    format!("V#{version:06}")
+}
+
+fn form_pk(form_id: &str) -> String {
+    format!("FORM#{form_id}")
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
