@@ -84,6 +84,28 @@ impl Default for Settings {
     }
 }
 
+impl Settings {
+    /// The defaults, with `BEIAN_SUBMIT_LIMIT`, `BEIAN_RECEIPT_LIMIT`,
+    /// `BEIAN_LIMIT_WINDOW_SECS` and `BEIAN_MAX_BODY_BYTES` applied when set.
+    pub fn from_env() -> Settings {
+        let number = |name: &str| std::env::var(name).ok().and_then(|v| v.trim().parse::<u64>().ok());
+        let mut settings = Settings::default();
+        if let Some(n) = number("BEIAN_SUBMIT_LIMIT") {
+            settings.submit_limit = n.min(u32::MAX as u64) as u32;
+        }
+        if let Some(n) = number("BEIAN_RECEIPT_LIMIT") {
+            settings.receipt_limit = n.min(u32::MAX as u64) as u32;
+        }
+        if let Some(n) = number("BEIAN_LIMIT_WINDOW_SECS") {
+            settings.limit_window_secs = n.max(1);
+        }
+        if let Some(n) = number("BEIAN_MAX_BODY_BYTES") {
+            settings.max_body_bytes = n.min(16 * 1024 * 1024) as usize;
+        }
+        settings
+    }
+}
+
 /// The largest record a store keeps, in bytes (DynamoDB's item limit is 400 KB).
 pub const MAX_RECORD_BYTES: usize = 400 * 1024;
 

@@ -102,7 +102,7 @@ pub async fn app_from_env(routes: &'static [&'static str]) -> App {
     App {
         forms: Arc::new(Forms::embedded().clone()),
         store: Arc::new(store),
-        settings: Settings::default(),
+        settings: Settings::from_env(),
         routes: Some(routes),
     }
 }

@@ -74,7 +74,7 @@ pub async fn run(options: ServeOptions) -> Result<()> {
     })?;
     let forms_dir = config.content_path(&options.root).join("forms");
     let forms = if forms_dir.is_dir() { Forms::load_dir(&forms_dir)? } else { Forms::default() };
-    let api = App { forms: Arc::new(forms), store: Arc::new(store), settings: Settings::default(), routes: None };
+    let api = App { forms: Arc::new(forms), store: Arc::new(store), settings: Settings::from_env(), routes: None };
     let state = ServerState {
         files: files.clone(),
         reload: reload.clone(),
