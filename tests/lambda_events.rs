@@ -26,7 +26,8 @@ fn with_body(mut event: Value, body: &str, base64: bool) -> Value {
 }
 
 async fn invoke(t: &TestApp, event: &Value) -> lambda_http::Response<lambda_http::Body> {
-    let request = lambda_http::request::from_str(&event.to_string()).expect("lambda_http reads the event");
+    let request =
+        lambda_http::request::from_str(&event.to_string()).expect("lambda_http reads the event");
     to_lambda_response(t.app.handle(to_api_request(request)).await)
 }
 
@@ -37,7 +38,8 @@ fn body_json(response: &lambda_http::Response<lambda_http::Body>) -> Value {
     }
 }
 
-const FORM: &str = "bmFtZT0lRTUlQkMlQTAlRTQlQjglODkmZGVwdD0lRTclQTAlOTQlRTUlOEYlOTEmcGhvbmU9MTM4MDAwMDAwMDA=";
+const FORM: &str =
+    "bmFtZT0lRTUlQkMlQTAlRTQlQjglODkmZGVwdD0lRTclQTAlOTQlRTUlOEYlOTEmcGhvbmU9MTM4MDAwMDAwMDA=";
 
 #[tokio::test]
 async fn c10_stage_prefixes_never_hide_the_route() {
@@ -52,7 +54,11 @@ async fn c10_stage_prefixes_never_hide_the_route() {
     named["requestContext"]["stage"] = json!("prod");
     // (c) HTTP API v2, `$default` stage.
     let default = with_body(event("http-api-v2.json"), form, false);
-    for (name, event) in [("rest v1", rest), ("v2 prod", named), ("v2 $default", default)] {
+    for (name, event) in [
+        ("rest v1", rest),
+        ("v2 prod", named),
+        ("v2 $default", default),
+    ] {
         let response = invoke(&t, &event).await;
         assert_eq!(response.status(), 201, "{name}: {:?}", response.body());
     }
@@ -68,13 +74,28 @@ async fn c10_stage_prefixes_never_hide_the_route() {
 #[tokio::test]
 async fn c13_base64_form_bodies_read_the_same_as_plain_ones() {
     let t = TestApp::new();
-    let plain = String::from_utf8(base64::engine::general_purpose::STANDARD.decode(FORM).unwrap()).unwrap();
+    let plain = String::from_utf8(
+        base64::engine::general_purpose::STANDARD
+            .decode(FORM)
+            .unwrap(),
+    )
+    .unwrap();
     let encoded = invoke(&t, &with_body(event("http-api-v2.json"), &plain, true)).await;
     let unencoded = invoke(&t, &with_body(event("http-api-v2.json"), &plain, false)).await;
     assert_eq!(encoded.status(), 201);
     assert_eq!(unencoded.status(), 201);
-    let a = t.store.get(body_json(&encoded)["reference"].as_str().unwrap()).await.unwrap().unwrap();
-    let b = t.store.get(body_json(&unencoded)["reference"].as_str().unwrap()).await.unwrap().unwrap();
+    let a = t
+        .store
+        .get(body_json(&encoded)["reference"].as_str().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let b = t
+        .store
+        .get(body_json(&unencoded)["reference"].as_str().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(a.data, b.data);
     assert_eq!(a.data["fields"]["name"], "张三");
     assert_eq!(a.data["fields"]["dept"], "研发");
@@ -86,14 +107,34 @@ async fn c13_base64_form_bodies_read_the_same_as_plain_ones() {
 #[tokio::test]
 async fn c14_repeated_keys_in_an_event_body() {
     let t = TestApp::new();
-    let response = invoke(&t, &with_body(event("rest-api-v1.json"), "name=%E5%BC%A0+%E4%B8%89&skills=Excel&skills=Word", false)).await;
+    let response = invoke(
+        &t,
+        &with_body(
+            event("rest-api-v1.json"),
+            "name=%E5%BC%A0+%E4%B8%89&skills=Excel&skills=Word",
+            false,
+        ),
+    )
+    .await;
     assert_eq!(response.status(), 201);
-    let record = t.store.get(body_json(&response)["reference"].as_str().unwrap()).await.unwrap().unwrap();
+    let record = t
+        .store
+        .get(body_json(&response)["reference"].as_str().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(record.data["fields"]["skills"], json!(["Excel", "Word"]));
     assert_eq!(record.audit.source_ip, "203.0.113.9");
-    let twice = invoke(&t, &with_body(event("rest-api-v1.json"), "name=a&name=b", false)).await;
+    let twice = invoke(
+        &t,
+        &with_body(event("rest-api-v1.json"), "name=a&name=b", false),
+    )
+    .await;
     assert_eq!(twice.status(), 400);
-    assert!(body_json(&twice)["error"].as_str().unwrap().contains("姓名"));
+    assert!(body_json(&twice)["error"]
+        .as_str()
+        .unwrap()
+        .contains("姓名"));
 }
 
 #[tokio::test]
@@ -106,13 +147,21 @@ async fn staff_identity_comes_from_the_jwt_claims_not_the_form() {
     });
     let response = invoke(&t, &staff_event).await;
     assert_eq!(response.status(), 201, "{:?}", response.body());
-    let record = t.store.get(body_json(&response)["reference"].as_str().unwrap()).await.unwrap().unwrap();
+    let record = t
+        .store
+        .get(body_json(&response)["reference"].as_str().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(record.audit.channel, Channel::Counter);
     assert_eq!(record.audit.agency, "新城区人力资源和社会保障局");
     assert_eq!(record.audit.handler, "赵经办");
 
     let mut no_claims = staff_event.clone();
-    no_claims["requestContext"].as_object_mut().unwrap().remove("authorizer");
+    no_claims["requestContext"]
+        .as_object_mut()
+        .unwrap()
+        .remove("authorizer");
     assert_eq!(invoke(&t, &no_claims).await.status(), 401);
 }
 
@@ -120,7 +169,12 @@ async fn staff_identity_comes_from_the_jwt_claims_not_the_form() {
 async fn oversized_and_broken_event_bodies_get_a_4xx() {
     let t = TestApp::new();
     let huge = "a".repeat(3 * 1024 * 1024);
-    assert_eq!(invoke(&t, &with_body(event("http-api-v2.json"), &huge, false)).await.status(), 413);
+    assert_eq!(
+        invoke(&t, &with_body(event("http-api-v2.json"), &huge, false))
+            .await
+            .status(),
+        413
+    );
     let mut broken = with_body(event("http-api-v2.json"), "--x\r\n", false);
     broken["headers"]["content-type"] = json!("multipart/form-data; boundary=x");
     assert_eq!(invoke(&t, &broken).await.status(), 415);

@@ -88,7 +88,11 @@ impl Settings {
     /// The defaults, with `BEIAN_SUBMIT_LIMIT`, `BEIAN_RECEIPT_LIMIT`,
     /// `BEIAN_LIMIT_WINDOW_SECS` and `BEIAN_MAX_BODY_BYTES` applied when set.
     pub fn from_env() -> Settings {
-        let number = |name: &str| std::env::var(name).ok().and_then(|v| v.trim().parse::<u64>().ok());
+        let number = |name: &str| {
+            std::env::var(name)
+                .ok()
+                .and_then(|v| v.trim().parse::<u64>().ok())
+        };
         let mut settings = Settings::default();
         if let Some(n) = number("BEIAN_SUBMIT_LIMIT") {
             settings.submit_limit = n.min(u32::MAX as u64) as u32;
@@ -154,7 +158,9 @@ fn route<'a>(method: &Method, path: &'a str) -> Option<Route<'a>> {
 
 /// Whether the path matches a route for some method (for 405 rather than 404).
 fn known_path(path: &str) -> bool {
-    [Method::GET, Method::POST].iter().any(|m| route(m, path).is_some())
+    [Method::GET, Method::POST]
+        .iter()
+        .any(|m| route(m, path).is_some())
 }
 
 impl App {
@@ -162,11 +168,17 @@ impl App {
     pub async fn handle(&self, request: ApiRequest) -> ApiResponse {
         let json = wants_json(&request.headers);
         let path = resolve_path(&request);
-        let allowed = self.routes.is_none_or(|names| names.contains(&route_name(&path)));
+        let allowed = self
+            .routes
+            .is_none_or(|names| names.contains(&route_name(&path)));
         let found = route(&request.method, &path).filter(|_| allowed);
         let Some(found) = found else {
             if known_path(&path) && allowed {
-                return error_response(json, StatusCode::METHOD_NOT_ALLOWED, "不支持这种请求方法：提交表单请用 POST，查看请用 GET");
+                return error_response(
+                    json,
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "不支持这种请求方法：提交表单请用 POST，查看请用 GET",
+                );
             }
             return error_response(json, StatusCode::NOT_FOUND, "没有这个接口地址：请核对网址");
         };
@@ -199,61 +211,126 @@ impl App {
 
     fn definition(&self, id: &str, _json: bool) -> ApiResponse {
         match self.forms.get(id) {
-            Some(def) => json_response(StatusCode::OK, &serde_json::to_value(def).unwrap_or_default()),
-            None => error_response(true, StatusCode::NOT_FOUND, &format!("没有编号为“{}”的表单", clip(id))),
+            Some(def) => json_response(
+                StatusCode::OK,
+                &serde_json::to_value(def).unwrap_or_default(),
+            ),
+            None => error_response(
+                true,
+                StatusCode::NOT_FOUND,
+                &format!("没有编号为“{}”的表单", clip(id)),
+            ),
         }
     }
 
-    async fn submit(&self, request: &ApiRequest, id: &str, channel: Channel, json: bool) -> ApiResponse {
+    async fn submit(
+        &self,
+        request: &ApiRequest,
+        id: &str,
+        channel: Channel,
+        json: bool,
+    ) -> ApiResponse {
         let Some(def) = self.forms.get(id) else {
-            return error_response(json, StatusCode::NOT_FOUND, &format!("没有编号为“{}”的表单", clip(id)));
+            return error_response(
+                json,
+                StatusCode::NOT_FOUND,
+                &format!("没有编号为“{}”的表单", clip(id)),
+            );
         };
         let identity = match channel {
             Channel::Counter => match &request.identity {
                 Some(identity) => Some(identity.clone()),
-                None => return error_response(json, StatusCode::UNAUTHORIZED, "窗口代录需要经办人登录：请先登录后再提交"),
+                None => {
+                    return error_response(
+                        json,
+                        StatusCode::UNAUTHORIZED,
+                        "窗口代录需要经办人登录：请先登录后再提交",
+                    )
+                }
             },
             Channel::Online if def.audience == Audience::Staff => {
-                return error_response(json, StatusCode::FORBIDDEN, "本表只能由经办机构工作人员代录");
+                return error_response(
+                    json,
+                    StatusCode::FORBIDDEN,
+                    "本表只能由经办机构工作人员代录",
+                );
             }
             Channel::Online => None,
         };
         if request.body.len() > self.settings.max_body_bytes {
             let limit = self.settings.max_body_bytes / 1024 / 1024;
-            return error_response(json, StatusCode::PAYLOAD_TOO_LARGE, &format!("提交的内容超过 {limit} MB：请删减后再提交"));
+            return error_response(
+                json,
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &format!("提交的内容超过 {limit} MB：请删减后再提交"),
+            );
         }
         let (submission, controls) = match parse_body(def, request) {
             Ok(parsed) => parsed,
             Err((status, message)) => return error_response(json, status, &message),
         };
-        if controls.honeypot.as_deref().is_some_and(|v| !v.trim().is_empty()) {
-            return error_response(json, StatusCode::BAD_REQUEST, "无法受理这次提交：请不要填写隐藏的“网址”栏，刷新页面后重新填写");
+        if controls
+            .honeypot
+            .as_deref()
+            .is_some_and(|v| !v.trim().is_empty())
+        {
+            return error_response(
+                json,
+                StatusCode::BAD_REQUEST,
+                "无法受理这次提交：请不要填写隐藏的“网址”栏，刷新页面后重新填写",
+            );
         }
-        let action = if json { "submit".to_string() } else { controls.action.clone().unwrap_or_else(|| "review".into()) };
+        let action = if json {
+            "submit".to_string()
+        } else {
+            controls.action.clone().unwrap_or_else(|| "review".into())
+        };
         let form_path = submit_path(def, channel);
         if let Some(response) = self.row_action(def, &submission, &action, &form_path) {
             return response;
         }
         let outcome = validation::check(def, &submission, today());
         let accepted = match outcome {
-            Outcome::Rejected(errors) => return rejected(def, &submission, &errors, json, &form_path),
+            Outcome::Rejected(errors) => {
+                return rejected(def, &submission, &errors, json, &form_path)
+            }
             Outcome::Exempt(message) => return exempt(def, &message, json),
             Outcome::Accepted(accepted) => accepted,
         };
         if action != "submit" {
-            let key = controls.idempotency_key.clone().unwrap_or_else(new_idempotency_key);
+            let key = controls
+                .idempotency_key
+                .clone()
+                .unwrap_or_else(new_idempotency_key);
             let html = pages::review_page(def, &submission, &accepted, &key, &form_path);
             return html_response(StatusCode::OK, html);
         }
-        if let Some(response) = self.limited(request, "submit", self.settings.submit_limit, json).await {
+        if let Some(response) = self
+            .limited(request, "submit", self.settings.submit_limit, json)
+            .await
+        {
             return response;
         }
         let idempotency_key = if json {
-            request.headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(|s| s.chars().take(200).collect())
+            request
+                .headers
+                .get("idempotency-key")
+                .and_then(|v| v.to_str().ok())
+                .map(|s| s.chars().take(200).collect())
         } else {
-            controls.idempotency_key.clone().filter(|k| !k.is_empty() && k.len() <= 200)
+            controls
+                .idempotency_key
+                .clone()
+                .filter(|k| !k.is_empty() && k.len() <= 200)
         };
-        let record = self.record(def, request, channel, identity, accepted.to_json(), idempotency_key);
+        let record = self.record(
+            def,
+            request,
+            channel,
+            identity,
+            accepted.to_json(),
+            idempotency_key,
+        );
         if let Some(message) = too_large(def, &record) {
             return error_response(json, StatusCode::PAYLOAD_TOO_LARGE, &message);
         }
@@ -266,17 +343,32 @@ impl App {
 
     /// Adds or removes a group row for people without JavaScript; the form comes back with
     /// every value kept.
-    fn row_action(&self, def: &FormDef, submission: &Submission, action: &str, form_path: &str) -> Option<ApiResponse> {
+    fn row_action(
+        &self,
+        def: &FormDef,
+        submission: &Submission,
+        action: &str,
+        form_path: &str,
+    ) -> Option<ApiResponse> {
         let mut submission = submission.clone();
         if action == "edit" {
-            return Some(html_response(StatusCode::OK, pages::form_page(def, &submission, &[], form_path)));
+            return Some(html_response(
+                StatusCode::OK,
+                pages::form_page(def, &submission, &[], form_path),
+            ));
         }
         if let Some(group) = action.strip_prefix("add_row:") {
             let g = def.group(group)?;
             let rows = submission.groups.entry(g.key.clone()).or_default();
             let shown = rows.len().max(pages::blank_rows(g));
-            rows.resize(shown.min(g.max_rows.saturating_sub(1)) + 1, Default::default());
-            return Some(html_response(StatusCode::OK, pages::form_page(def, &submission, &[], form_path)));
+            rows.resize(
+                shown.min(g.max_rows.saturating_sub(1)) + 1,
+                Default::default(),
+            );
+            return Some(html_response(
+                StatusCode::OK,
+                pages::form_page(def, &submission, &[], form_path),
+            ));
         }
         if let Some(rest) = action.strip_prefix("remove_row:") {
             let (group, index) = rest.rsplit_once(':')?;
@@ -285,7 +377,10 @@ impl App {
             if index < rows.len() {
                 rows.remove(index);
             }
-            return Some(html_response(StatusCode::OK, pages::form_page(def, &submission, &[], form_path)));
+            return Some(html_response(
+                StatusCode::OK,
+                pages::form_page(def, &submission, &[], form_path),
+            ));
         }
         None
     }
@@ -294,21 +389,36 @@ impl App {
         if raw == "lookup" {
             return lookup_redirect(request, json);
         }
-        if let Some(response) = self.limited(request, "receipt", self.settings.receipt_limit, json).await {
+        if let Some(response) = self
+            .limited(request, "receipt", self.settings.receipt_limit, json)
+            .await
+        {
             return response;
         }
         let decoded = percent_encoding_decode(raw);
         let Some(reference) = reference::parse(&decoded) else {
-            return error_response(json, StatusCode::NOT_FOUND, "受理编号有误：编号共 12 位，由数字和字母组成，请核对后再查");
+            return error_response(
+                json,
+                StatusCode::NOT_FOUND,
+                "受理编号有误：编号共 12 位，由数字和字母组成，请核对后再查",
+            );
         };
         let record = match self.store.get(&reference).await {
             Ok(Some(record)) => record,
-            Ok(None) => return error_response(json, StatusCode::NOT_FOUND, "没有找到这个受理编号：请核对，或拨打 12333 咨询"),
+            Ok(None) => {
+                return error_response(
+                    json,
+                    StatusCode::NOT_FOUND,
+                    "没有找到这个受理编号：请核对，或拨打 12333 咨询",
+                )
+            }
             Err(e) => return store_failure(json, &request.request_id, &e),
         };
         let def = self.forms.get(&record.form_id);
         if json {
-            let summary = def.map(|d| pages::masked_summary(d, &record.data)).unwrap_or_default();
+            let summary = def
+                .map(|d| pages::masked_summary(d, &record.data))
+                .unwrap_or_default();
             let body = json!({
                 "reference": record.reference,
                 "form": record.form_id,
@@ -320,17 +430,37 @@ impl App {
             });
             return with_reference(json_response(StatusCode::OK, &body), &record.reference);
         }
-        let just_submitted = request.query.as_deref().is_some_and(|q| q.split('&').any(|p| p == "new=1"));
-        with_reference(html_response(StatusCode::OK, pages::receipt_page(def, &record, just_submitted)), &record.reference)
+        let just_submitted = request
+            .query
+            .as_deref()
+            .is_some_and(|q| q.split('&').any(|p| p == "new=1"));
+        with_reference(
+            html_response(
+                StatusCode::OK,
+                pages::receipt_page(def, &record, just_submitted),
+            ),
+            &record.reference,
+        )
     }
 
-    async fn limited(&self, request: &ApiRequest, action: &str, limit: u32, json: bool) -> Option<ApiResponse> {
+    async fn limited(
+        &self,
+        request: &ApiRequest,
+        action: &str,
+        limit: u32,
+        json: bool,
+    ) -> Option<ApiResponse> {
         let key = format!("{action}#{}", request.source_ip);
-        match self.store.hit(&key, limit, self.settings.limit_window_secs, unix_now()).await {
+        match self
+            .store
+            .hit(&key, limit, self.settings.limit_window_secs, unix_now())
+            .await
+        {
             Ok(Limit::Allowed) => None,
             Ok(Limit::Exceeded { retry_after }) => {
                 let minutes = retry_after.div_ceil(60).max(1);
-                let message = format!("操作过于频繁，请在 {minutes} 分钟后再试。如有急事请拨打 12333。");
+                let message =
+                    format!("操作过于频繁，请在 {minutes} 分钟后再试。如有急事请拨打 12333。");
                 let mut response = error_response(json, StatusCode::TOO_MANY_REQUESTS, &message);
                 if let Ok(value) = HeaderValue::from_str(&retry_after.to_string()) {
                     response.headers_mut().insert(header::RETRY_AFTER, value);
@@ -353,7 +483,10 @@ impl App {
         let content = serde_json::to_vec(&data).unwrap_or_default();
         let (agency, handler) = match identity {
             Some(id) => (id.agency, id.handler),
-            None => (self.settings.public_agency.clone(), self.settings.public_handler.clone()),
+            None => (
+                self.settings.public_agency.clone(),
+                self.settings.public_handler.clone(),
+            ),
         };
         Record {
             reference: reference::generate(),
@@ -382,7 +515,11 @@ fn resolve_path(request: &ApiRequest) -> String {
     if known_path(path) {
         return path.clone();
     }
-    if let Some(stage) = request.stage.as_deref().filter(|s| !s.is_empty() && *s != "$default") {
+    if let Some(stage) = request
+        .stage
+        .as_deref()
+        .filter(|s| !s.is_empty() && *s != "$default")
+    {
         if let Some(rest) = path.strip_prefix(&format!("/{stage}")) {
             if rest.starts_with('/') {
                 return rest.to_string();
@@ -411,7 +548,10 @@ fn submit_path(def: &FormDef, channel: Channel) -> String {
     }
 }
 
-fn parse_body(def: &FormDef, request: &ApiRequest) -> Result<(Submission, Controls), (StatusCode, String)> {
+fn parse_body(
+    def: &FormDef,
+    request: &ApiRequest,
+) -> Result<(Submission, Controls), (StatusCode, String)> {
     let content_type = request
         .headers
         .get(header::CONTENT_TYPE)
@@ -435,28 +575,46 @@ fn parse_body(def: &FormDef, request: &ApiRequest) -> Result<(Submission, Contro
 }
 
 fn wants_json(headers: &HeaderMap) -> bool {
-    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     if accept.contains("application/json") {
         return true;
     }
     if accept.contains("text/html") {
         return false;
     }
-    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     content_type.starts_with("application/json")
 }
 
-fn rejected(def: &FormDef, submission: &Submission, errors: &[FieldError], json: bool, form_path: &str) -> ApiResponse {
+fn rejected(
+    def: &FormDef,
+    submission: &Submission,
+    errors: &[FieldError],
+    json: bool,
+    form_path: &str,
+) -> ApiResponse {
     if json {
         let body = json!({ "error": "表单有需要修改的地方", "errors": errors });
         return json_response(StatusCode::UNPROCESSABLE_ENTITY, &body);
     }
-    html_response(StatusCode::UNPROCESSABLE_ENTITY, pages::form_page(def, submission, errors, form_path))
+    html_response(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        pages::form_page(def, submission, errors, form_path),
+    )
 }
 
 fn exempt(def: &FormDef, message: &str, json: bool) -> ApiResponse {
     if json {
-        return json_response(StatusCode::OK, &json!({ "exempt": true, "message": message }));
+        return json_response(
+            StatusCode::OK,
+            &json!({ "exempt": true, "message": message }),
+        );
     }
     html_response(StatusCode::OK, pages::exempt_page(def, message))
 }
@@ -464,8 +622,15 @@ fn exempt(def: &FormDef, message: &str, json: bool) -> ApiResponse {
 fn created(reference: &str, json: bool, replayed: bool) -> ApiResponse {
     let receipt = format!("/api/receipts/{reference}");
     let mut response = if json {
-        let status = if replayed { StatusCode::OK } else { StatusCode::CREATED };
-        let mut response = json_response(status, &json!({ "reference": reference, "status": "已受理", "receipt": receipt }));
+        let status = if replayed {
+            StatusCode::OK
+        } else {
+            StatusCode::CREATED
+        };
+        let mut response = json_response(
+            status,
+            &json!({ "reference": reference, "status": "已受理", "receipt": receipt }),
+        );
         if let Ok(location) = HeaderValue::from_str(&receipt) {
             response.headers_mut().insert(header::LOCATION, location);
         }
@@ -479,7 +644,9 @@ fn created(reference: &str, json: bool, replayed: bool) -> ApiResponse {
         response
     };
     if replayed {
-        response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+        response
+            .headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
     with_reference(response, reference)
 }
@@ -489,10 +656,18 @@ fn lookup_redirect(request: &ApiRequest, json: bool) -> ApiResponse {
     let typed = request
         .query
         .as_deref()
-        .and_then(|q| form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "reference").map(|(_, v)| v.into_owned()))
+        .and_then(|q| {
+            form_urlencoded::parse(q.as_bytes())
+                .find(|(k, _)| k == "reference")
+                .map(|(_, v)| v.into_owned())
+        })
         .unwrap_or_default();
     let Some(reference) = reference::parse(&typed) else {
-        return error_response(json, StatusCode::NOT_FOUND, "受理编号有误：编号共 12 位，由数字和字母组成，请核对后再查");
+        return error_response(
+            json,
+            StatusCode::NOT_FOUND,
+            "受理编号有误：编号共 12 位，由数字和字母组成，请核对后再查",
+        );
     };
     let mut response = Response::new(Vec::new());
     *response.status_mut() = StatusCode::SEE_OTHER;
@@ -503,7 +678,9 @@ fn lookup_redirect(request: &ApiRequest, json: bool) -> ApiResponse {
 }
 
 fn too_large(def: &FormDef, record: &Record) -> Option<String> {
-    let size = serde_json::to_vec(record).map(|v| v.len()).unwrap_or(usize::MAX);
+    let size = serde_json::to_vec(record)
+        .map(|v| v.len())
+        .unwrap_or(usize::MAX);
     if size <= MAX_RECORD_BYTES {
         return None;
     }
@@ -515,14 +692,20 @@ fn too_large(def: &FormDef, record: &Record) -> Option<String> {
         .and_then(|(key, _)| def.field(key))
         .map(|f| f.label.clone())
         .unwrap_or_else(|| "内容".into());
-    Some(format!("{largest}过长：整份内容超过 {} KB 的上限，请删减后再提交", MAX_RECORD_BYTES / 1024))
+    Some(format!(
+        "{largest}过长：整份内容超过 {} KB 的上限，请删减后再提交",
+        MAX_RECORD_BYTES / 1024
+    ))
 }
 
 fn store_failure(json: bool, request_id: &str, error: &StoreError) -> ApiResponse {
     tracing::error!(request_id = %request_id, error = %error, "store failed");
-    let message = format!("系统暂时无法保存，您的内容没有提交成功，请稍后再试（请求编号 {request_id}）");
+    let message =
+        format!("系统暂时无法保存，您的内容没有提交成功，请稍后再试（请求编号 {request_id}）");
     let mut response = error_response(json, StatusCode::SERVICE_UNAVAILABLE, &message);
-    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
     response
 }
 
@@ -539,7 +722,10 @@ fn json_response(status: StatusCode, body: &serde_json::Value) -> ApiResponse {
     let mut response = Response::new(serde_json::to_vec(body).unwrap_or_default());
     *response.status_mut() = status;
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
@@ -548,9 +734,15 @@ fn html_response(status: StatusCode, html: String) -> ApiResponse {
     let mut response = Response::new(html.into_bytes());
     *response.status_mut() = status;
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    headers.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
     headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
     response
 }
@@ -573,7 +765,9 @@ pub fn today() -> NaiveDate {
 
 /// Now in China time, RFC 3339 with `+08:00`.
 pub fn china_now() -> String {
-    Utc::now().with_timezone(&china()).to_rfc3339_opts(chrono::SecondsFormat::Millis, false)
+    Utc::now()
+        .with_timezone(&china())
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, false)
 }
 
 fn china() -> FixedOffset {
@@ -581,7 +775,10 @@ fn china() -> FixedOffset {
 }
 
 fn unix_now() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 fn hex(bytes: &[u8]) -> String {

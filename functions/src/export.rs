@@ -21,12 +21,26 @@ pub enum ExportFormat {
 
 /// The header line and the lines of an export.
 pub fn table(def: &FormDef, records: &[Record]) -> (Vec<String>, Vec<Vec<String>>) {
-    let mut headers: Vec<String> =
-        ["受理编号", "版本", "状态", "经办机构", "经办人", "经办时间", "办理渠道"].map(String::from).to_vec();
+    let mut headers: Vec<String> = [
+        "受理编号",
+        "版本",
+        "状态",
+        "经办机构",
+        "经办人",
+        "经办时间",
+        "办理渠道",
+    ]
+    .map(String::from)
+    .to_vec();
     headers.extend(def.fields().map(|f| f.label.clone()));
     for group in &def.groups {
         headers.push(format!("{}序号", group.row_label));
-        headers.extend(group.fields.iter().map(|f| format!("{}：{}", group.row_label, f.label)));
+        headers.extend(
+            group
+                .fields
+                .iter()
+                .map(|f| format!("{}：{}", group.row_label, f.label)),
+        );
     }
     let mut lines = Vec::new();
     for record in records {
@@ -40,14 +54,21 @@ pub fn table(def: &FormDef, records: &[Record]) -> (Vec<String>, Vec<Vec<String>
             record.audit.channel.label().to_string(),
         ];
         let fields = record.data.get("fields");
-        base.extend(def.fields().map(|f| cell(fields.and_then(|v| v.get(&f.key)))));
+        base.extend(
+            def.fields()
+                .map(|f| cell(fields.and_then(|v| v.get(&f.key)))),
+        );
         if def.groups.is_empty() {
             lines.push(base);
             continue;
         }
         // One line per row of the first group; further groups (none today) follow the same way.
         for group in &def.groups {
-            let rows = record.data.get("groups").and_then(|g| g.get(&group.key)).and_then(Json::as_array);
+            let rows = record
+                .data
+                .get("groups")
+                .and_then(|g| g.get(&group.key))
+                .and_then(Json::as_array);
             for (n, row) in rows.into_iter().flatten().enumerate() {
                 let mut line = base.clone();
                 line.push((n + 1).to_string());
@@ -62,7 +83,11 @@ pub fn table(def: &FormDef, records: &[Record]) -> (Vec<String>, Vec<Vec<String>
 fn cell(value: Option<&Json>) -> String {
     match value {
         Some(Json::String(s)) => s.clone(),
-        Some(Json::Array(items)) => items.iter().filter_map(Json::as_str).collect::<Vec<_>>().join("、"),
+        Some(Json::Array(items)) => items
+            .iter()
+            .filter_map(Json::as_str)
+            .collect::<Vec<_>>()
+            .join("、"),
         Some(Json::Null) | None => String::new(),
         Some(other) => other.to_string(),
     }

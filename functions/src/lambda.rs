@@ -26,7 +26,10 @@ pub fn to_api_request(request: lambda_http::Request) -> ApiRequest {
             ctx.stage.clone(),
             ctx.request_id.clone(),
             ctx.http.source_ip.clone(),
-            ctx.authorizer.as_ref().and_then(|a| a.jwt.as_ref()).map(|jwt| jwt.claims.clone()),
+            ctx.authorizer
+                .as_ref()
+                .and_then(|a| a.jwt.as_ref())
+                .map(|jwt| jwt.claims.clone()),
         ),
         Some(RequestContext::ApiGatewayV1(ctx)) => (
             ctx.stage.clone(),
@@ -110,12 +113,14 @@ pub async fn app_from_env(routes: &'static [&'static str]) -> App {
 /// Runs a Lambda function that serves `app`.
 pub async fn run(app: App) -> Result<(), lambda_http::Error> {
     let app = Arc::new(app);
-    lambda_http::run(lambda_http::service_fn(move |request: lambda_http::Request| {
-        let app = app.clone();
-        async move {
-            let response = app.handle(to_api_request(request)).await;
-            Ok::<_, std::convert::Infallible>(to_lambda_response(response))
-        }
-    }))
+    lambda_http::run(lambda_http::service_fn(
+        move |request: lambda_http::Request| {
+            let app = app.clone();
+            async move {
+                let response = app.handle(to_api_request(request)).await;
+                Ok::<_, std::convert::Infallible>(to_lambda_response(response))
+            }
+        },
+    ))
     .await
 }

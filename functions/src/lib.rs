@@ -2,6 +2,7 @@
 //! and the HTML pages of the form flow.
 
 pub mod api;
+#[cfg(feature = "export")]
 pub mod export;
 pub mod forms;
 #[cfg(feature = "aws")]

@@ -47,8 +47,11 @@ fn shell() -> &'static Shell {
     static SHELL: std::sync::OnceLock<Shell> = std::sync::OnceLock::new();
     SHELL.get_or_init(|| {
         let mut tera = tera::Tera::default();
-        tera.add_raw_templates([("base.html", BASE_TEMPLATE), ("handler.html", HANDLER_TEMPLATE)])
-            .expect("the site's base template parses");
+        tera.add_raw_templates([
+            ("base.html", BASE_TEMPLATE),
+            ("handler.html", HANDLER_TEMPLATE),
+        ])
+        .expect("the site's base template parses");
         tera.autoescape_on(vec![".html"]);
         tera.set_escape_fn(escape);
         tera.register_function("get_url", |args: &HashMap<String, Json>| {
@@ -113,17 +116,50 @@ pub fn control_id(name: &str) -> String {
 }
 
 /// The full page with the form, errors (if any) listed at the top and repeated by each field.
-pub fn form_page(def: &FormDef, submission: &Submission, errors: &[FieldError], action: &str) -> String {
+pub fn form_page(
+    def: &FormDef,
+    submission: &Submission,
+    errors: &[FieldError],
+    action: &str,
+) -> String {
     let mut body = String::new();
-    let title = if errors.is_empty() { def.title.clone() } else { format!("错误：{}", def.title) };
-    let _ = write!(body, "<div class=\"form-page\"><h1 class=\"form-page__title\">{}</h1>", escape(&def.title));
+    let title = if errors.is_empty() {
+        def.title.clone()
+    } else {
+        format!("错误：{}", def.title)
+    };
+    let _ = write!(
+        body,
+        "<div class=\"form-page\"><h1 class=\"form-page__title\">{}</h1>",
+        escape(&def.title)
+    );
     body.push_str(&form_fragment(def, submission, errors, action));
+    body.push_str(&browser_data(def));
     body.push_str("</div>");
     page(&title, &body)
 }
 
+/// The definition and the division codes as JSON for `forms.js`, which checks the same
+/// rules in the browser; `<` is escaped so no value can close the script element.
+pub fn browser_data(def: &FormDef) -> String {
+    let definition = serde_json::to_string(def)
+        .unwrap_or_default()
+        .replace('<', "\\u003c");
+    let codes: Vec<&str> = validate::divisions().iter().map(|d| d.code).collect();
+    let divisions = serde_json::to_string(&codes).unwrap_or_default();
+    format!(
+        "<script type=\"application/json\" id=\"form-definition\">{definition}</script>\
+         <script type=\"application/json\" id=\"form-divisions\">{divisions}</script>"
+    )
+}
+
 /// The form without the page around it: privacy notice, error summary, fields, buttons.
-pub fn form_fragment(def: &FormDef, submission: &Submission, errors: &[FieldError], action: &str) -> String {
+pub fn form_fragment(
+    def: &FormDef,
+    submission: &Submission,
+    errors: &[FieldError],
+    action: &str,
+) -> String {
     let mut html = String::with_capacity(16 * 1024);
     if !errors.is_empty() {
         html.push_str(&error_summary(errors));
@@ -142,14 +178,32 @@ pub fn form_fragment(def: &FormDef, submission: &Submission, errors: &[FieldErro
     // The first submit button is the one Enter presses: make it "review", not a row button.
     html.push_str("<button type=\"submit\" name=\"_action\" value=\"review\" class=\"visually-hidden\" tabindex=\"-1\" aria-hidden=\"true\">下一步</button>");
     for set in &def.fieldsets {
-        let _ = write!(html, "<fieldset class=\"form__section\"><legend class=\"form__legend\">{}</legend>", escape(&set.title));
+        let _ = write!(
+            html,
+            "<fieldset class=\"form__section\"><legend class=\"form__legend\">{}</legend>",
+            escape(&set.title)
+        );
         for field in &set.fields {
-            html.push_str(&field_html(field, &field.key, &field.label, submission.fields.get(&field.key), errors));
+            html.push_str(&field_html(
+                field,
+                &field.key,
+                &field.label,
+                submission.fields.get(&field.key),
+                errors,
+            ));
         }
         html.push_str("</fieldset>");
     }
     for group in &def.groups {
-        html.push_str(&group_html(group, submission.groups.get(&group.key).map(Vec::as_slice).unwrap_or(&[]), errors));
+        html.push_str(&group_html(
+            group,
+            submission
+                .groups
+                .get(&group.key)
+                .map(Vec::as_slice)
+                .unwrap_or(&[]),
+            errors,
+        ));
     }
     let _ = write!(
         html,
@@ -211,7 +265,13 @@ fn group_html(group: &Group, rows: &[Row], errors: &[FieldError]) -> String {
         for field in &group.fields {
             let name = row_name(&group.key, index, &field.key);
             let label = field.label.clone();
-            html.push_str(&field_html(field, &name, &label, row.get(&field.key), errors));
+            html.push_str(&field_html(
+                field,
+                &name,
+                &label,
+                row.get(&field.key),
+                errors,
+            ));
         }
         if count > group.min_rows {
             let _ = write!(
@@ -239,43 +299,89 @@ fn group_html(group: &Group, rows: &[Row], errors: &[FieldError]) -> String {
     html
 }
 
-fn field_html(field: &Field, name: &str, label: &str, value: Option<&Value>, errors: &[FieldError]) -> String {
+fn field_html(
+    field: &Field,
+    name: &str,
+    label: &str,
+    value: Option<&Value>,
+    errors: &[FieldError],
+) -> String {
     let id = control_id(name);
     let error = errors.iter().find(|e| e.field == name);
     let mut described = Vec::new();
     let mut html = String::new();
-    let class = if error.is_some() { "field field--error" } else { "field" };
-    let need = if field.required { "<span class=\"field__required\">必填</span>" } else { "<span class=\"field__optional\">选填</span>" };
+    let class = if error.is_some() {
+        "field field--error"
+    } else {
+        "field"
+    };
+    let need = if field.required {
+        "<span class=\"field__required\">必填</span>"
+    } else {
+        "<span class=\"field__optional\">选填</span>"
+    };
     let grouped = matches!(field.kind, FieldKind::Radio | FieldKind::Checkboxes);
     if grouped {
         let _ = write!(html, "<div class=\"{class}\"><fieldset class=\"field__choices\" id=\"{id}\" tabindex=\"-1\"><legend class=\"field__label\">{} {need}</legend>", escape(label));
     } else {
-        let _ = write!(html, "<div class=\"{class}\"><label class=\"field__label\" for=\"{id}\">{} {need}</label>", escape(label));
+        let _ = write!(
+            html,
+            "<div class=\"{class}\"><label class=\"field__label\" for=\"{id}\">{} {need}</label>",
+            escape(label)
+        );
     }
     let hint = hint_text(field);
     if !hint.is_empty() {
-        let _ = write!(html, "<p class=\"field__hint\" id=\"{id}-hint\">{}</p>", escape(&hint));
+        let _ = write!(
+            html,
+            "<p class=\"field__hint\" id=\"{id}-hint\">{}</p>",
+            escape(&hint)
+        );
         described.push(format!("{id}-hint"));
     }
     if let Some(error) = error {
         let _ = write!(html, "<p class=\"field__error\" id=\"{id}-error\"><span class=\"visually-hidden\">错误：</span>{}</p>", escape(&error.message));
         described.push(format!("{id}-error"));
     }
-    let aria = if described.is_empty() { String::new() } else { format!(" aria-describedby=\"{}\"", described.join(" ")) };
-    let invalid = if error.is_some() { " aria-invalid=\"true\"" } else { "" };
+    let aria = if described.is_empty() {
+        String::new()
+    } else {
+        format!(" aria-describedby=\"{}\"", described.join(" "))
+    };
+    let invalid = if error.is_some() {
+        " aria-invalid=\"true\""
+    } else {
+        ""
+    };
     let text = value.map(Value::text).unwrap_or_default();
-    let data = format!(" data-kind=\"{}\"{}", kind_name(field.kind), if field.required { " data-required=\"true\"" } else { "" });
+    let data = format!(
+        " data-kind=\"{}\"{}",
+        kind_name(field.kind),
+        if field.required {
+            " data-required=\"true\""
+        } else {
+            ""
+        }
+    );
     match field.kind {
         FieldKind::Select => {
             let _ = write!(html, "<select class=\"field__control\" id=\"{id}\" name=\"{}\"{aria}{invalid}{data}><option value=\"\">请选择</option>", escape(name));
             for option in &field.options {
                 let selected = if *option == text { " selected" } else { "" };
-                let _ = write!(html, "<option value=\"{0}\"{selected}>{0}</option>", escape(option));
+                let _ = write!(
+                    html,
+                    "<option value=\"{0}\"{selected}>{0}</option>",
+                    escape(option)
+                );
             }
             html.push_str("</select>");
         }
         FieldKind::Radio | FieldKind::Checkboxes => {
-            let input_type = if field.kind == FieldKind::Radio { "radio" } else { "checkbox" };
+            let input_type = if field.kind == FieldKind::Radio {
+                "radio"
+            } else {
+                "checkbox"
+            };
             let chosen: Vec<String> = match value {
                 Some(Value::Many(list)) => list.clone(),
                 Some(Value::One(one)) => vec![one.clone()],
@@ -283,7 +389,11 @@ fn field_html(field: &Field, name: &str, label: &str, value: Option<&Value>, err
             };
             html.push_str("<div class=\"choices\">");
             for (n, option) in field.options.iter().enumerate() {
-                let checked = if chosen.contains(option) { " checked" } else { "" };
+                let checked = if chosen.contains(option) {
+                    " checked"
+                } else {
+                    ""
+                };
                 let _ = write!(
                     html,
                     "<div class=\"choices__item\"><input class=\"choices__input\" type=\"{input_type}\" id=\"{id}-{n}\" name=\"{}\" value=\"{}\"{checked}{aria}{data}>\
@@ -300,8 +410,16 @@ fn field_html(field: &Field, name: &str, label: &str, value: Option<&Value>, err
         }
         kind => {
             let (input_type, mode) = input_type(kind);
-            let autocomplete = field.autocomplete.as_deref().map(|a| format!(" autocomplete=\"{}\"", escape(a))).unwrap_or_default();
-            let spell = if matches!(kind, FieldKind::Text | FieldKind::Name) { "" } else { " spellcheck=\"false\"" };
+            let autocomplete = field
+                .autocomplete
+                .as_deref()
+                .map(|a| format!(" autocomplete=\"{}\"", escape(a)))
+                .unwrap_or_default();
+            let spell = if matches!(kind, FieldKind::Text | FieldKind::Name) {
+                ""
+            } else {
+                " spellcheck=\"false\""
+            };
             let _ = write!(
                 html,
                 "<input class=\"field__control field__control--{}\" type=\"{input_type}\"{mode} id=\"{id}\" name=\"{}\" value=\"{}\"{autocomplete}{spell}{aria}{invalid}{data}>",
@@ -342,43 +460,80 @@ fn input_type(kind: FieldKind) -> (&'static str, &'static str) {
         FieldKind::Date => ("date", ""),
         FieldKind::Email => ("email", ""),
         FieldKind::Mobile | FieldKind::Landline | FieldKind::Phone => ("tel", ""),
-        FieldKind::Integer | FieldKind::MoneyYuan | FieldKind::Postcode | FieldKind::DivisionCode => {
-            ("text", " inputmode=\"numeric\"")
-        }
+        FieldKind::Integer
+        | FieldKind::MoneyYuan
+        | FieldKind::Postcode
+        | FieldKind::DivisionCode => ("text", " inputmode=\"numeric\""),
         _ => ("text", ""),
     }
 }
 
 fn kind_name(kind: FieldKind) -> String {
-    serde_json::to_value(kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+    serde_json::to_value(kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
 }
 
 /// The review page (核对信息): every answer, the values carried in hidden fields, and the
 /// buttons to submit or to go back and change them.
-pub fn review_page(def: &FormDef, submission: &Submission, accepted: &Accepted, idempotency_key: &str, action: &str) -> String {
+pub fn review_page(
+    def: &FormDef,
+    submission: &Submission,
+    accepted: &Accepted,
+    idempotency_key: &str,
+    action: &str,
+) -> String {
     let mut body = String::new();
     let _ = write!(body, "<div class=\"form-page\"><p class=\"form-page__kicker\">{}</p><h1 class=\"form-page__title\">核对信息</h1>", escape(&def.title));
     body.push_str("<p class=\"form-page__lead\">请逐项核对。确认无误后点“确认提交”；需要修改请点“返回修改”。</p>");
     if !accepted.warnings.is_empty() {
         body.push_str("<div class=\"notice notice--warning\" role=\"status\"><h2 class=\"notice__title\">请留意</h2><ul>");
         for warning in &accepted.warnings {
-            let _ = write!(body, "<li>{}：{}</li>", escape(&warning.label), escape(&warning.message));
+            let _ = write!(
+                body,
+                "<li>{}：{}</li>",
+                escape(&warning.label),
+                escape(&warning.message)
+            );
         }
         body.push_str("</ul></div>");
     }
     for set in &def.fieldsets {
-        let _ = write!(body, "<h2 class=\"review__heading\">{}</h2><dl class=\"review\">", escape(&set.title));
+        let _ = write!(
+            body,
+            "<h2 class=\"review__heading\">{}</h2><dl class=\"review\">",
+            escape(&set.title)
+        );
         for field in &set.fields {
-            let value = accepted.fields.get(&field.key).map(Value::text).unwrap_or_default();
+            let value = accepted
+                .fields
+                .get(&field.key)
+                .map(Value::text)
+                .unwrap_or_default();
             review_row(&mut body, &field.label, &value);
         }
         body.push_str("</dl>");
     }
     for group in &def.groups {
-        let rows = accepted.groups.get(&group.key).map(Vec::as_slice).unwrap_or(&[]);
-        let _ = write!(body, "<h2 class=\"review__heading\">{}（共 {} 个）</h2>", escape(&group.title), rows.len());
+        let rows = accepted
+            .groups
+            .get(&group.key)
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        let _ = write!(
+            body,
+            "<h2 class=\"review__heading\">{}（共 {} 个）</h2>",
+            escape(&group.title),
+            rows.len()
+        );
         for (n, row) in rows.iter().enumerate() {
-            let _ = write!(body, "<h3 class=\"review__subheading\">第 {} 个{}</h3><dl class=\"review\">", n + 1, escape(&group.row_label));
+            let _ = write!(
+                body,
+                "<h3 class=\"review__subheading\">第 {} 个{}</h3><dl class=\"review\">",
+                n + 1,
+                escape(&group.row_label)
+            );
             for field in &group.fields {
                 let value = row.get(&field.key).map(Value::text).unwrap_or_default();
                 review_row(&mut body, &field.label, &value);
@@ -399,14 +554,23 @@ pub fn review_page(def: &FormDef, submission: &Submission, accepted: &Accepted, 
 }
 
 fn review_row(body: &mut String, label: &str, value: &str) {
-    let shown = if value.is_empty() { "（未填写）".to_string() } else { escape(value) };
+    let shown = if value.is_empty() {
+        "（未填写）".to_string()
+    } else {
+        escape(value)
+    };
     let _ = write!(body, "<div class=\"review__row\"><dt class=\"review__key\">{}</dt><dd class=\"review__value\">{shown}</dd></div>", escape(label));
 }
 
 fn hidden_inputs(def: &FormDef, submission: &Submission) -> String {
     let mut html = String::new();
     let mut hidden = |name: &str, value: &str| {
-        let _ = write!(html, "<input type=\"hidden\" name=\"{}\" value=\"{}\">", escape(name), escape(value));
+        let _ = write!(
+            html,
+            "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
+            escape(name),
+            escape(value)
+        );
     };
     for field in def.fields() {
         match submission.fields.get(&field.key) {
@@ -416,7 +580,11 @@ fn hidden_inputs(def: &FormDef, submission: &Submission) -> String {
         }
     }
     for group in &def.groups {
-        let rows = submission.groups.get(&group.key).map(Vec::as_slice).unwrap_or(&[]);
+        let rows = submission
+            .groups
+            .get(&group.key)
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
         for (index, row) in rows.iter().enumerate() {
             for field in &group.fields {
                 let name = row_name(&group.key, index, &field.key);
@@ -441,9 +609,15 @@ pub fn masked_summary(def: &FormDef, data: &Json) -> Vec<(String, String)> {
         }
     }
     for group in &def.groups {
-        let rows = data.get("groups").and_then(|g| g.get(&group.key)).and_then(Json::as_array);
+        let rows = data
+            .get("groups")
+            .and_then(|g| g.get(&group.key))
+            .and_then(Json::as_array);
         let count = rows.map(Vec::len).unwrap_or(0);
-        out.push((group.title.clone(), format!("{count} 个{}", group.row_label)));
+        out.push((
+            group.title.clone(),
+            format!("{count} 个{}", group.row_label),
+        ));
         // Each row by its first field and its ID number, both masked where personal.
         let shown: Vec<&Field> = group
             .fields
@@ -453,10 +627,15 @@ pub fn masked_summary(def: &FormDef, data: &Json) -> Vec<(String, String)> {
             .map(|(_, f)| f)
             .collect();
         for (n, row) in rows.into_iter().flatten().enumerate() {
-            let values: Vec<String> =
-                shown.iter().filter_map(|f| row.get(&f.key).map(|v| masked(f, v))).collect();
+            let values: Vec<String> = shown
+                .iter()
+                .filter_map(|f| row.get(&f.key).map(|v| masked(f, v)))
+                .collect();
             if !values.is_empty() {
-                out.push((format!("第 {} 个{}", n + 1, group.row_label), values.join("，")));
+                out.push((
+                    format!("第 {} 个{}", n + 1, group.row_label),
+                    values.join("，"),
+                ));
             }
         }
     }
@@ -466,7 +645,11 @@ pub fn masked_summary(def: &FormDef, data: &Json) -> Vec<(String, String)> {
 fn masked(field: &Field, value: &Json) -> String {
     let text = match value {
         Json::String(s) => s.clone(),
-        Json::Array(items) => items.iter().filter_map(Json::as_str).collect::<Vec<_>>().join("、"),
+        Json::Array(items) => items
+            .iter()
+            .filter_map(Json::as_str)
+            .collect::<Vec<_>>()
+            .join("、"),
         other => other.to_string(),
     };
     if !field.personal {
@@ -483,7 +666,13 @@ fn masked(field: &Field, value: &Json) -> String {
 /// The confirmation (just after submitting) or the receipt (looked up later).
 pub fn receipt_page(def: Option<&FormDef>, record: &Record, just_submitted: bool) -> String {
     let title = def.map(|d| d.title.as_str()).unwrap_or("表单");
-    let spaced: String = record.reference.chars().filter(|c| *c != '-').map(|c| c.to_string()).collect::<Vec<_>>().join(" ");
+    let spaced: String = record
+        .reference
+        .chars()
+        .filter(|c| *c != '-')
+        .map(|c| c.to_string())
+        .collect::<Vec<_>>()
+        .join(" ");
     let mut body = String::new();
     if just_submitted {
         let _ = write!(
@@ -524,7 +713,18 @@ pub fn receipt_page(def: Option<&FormDef>, record: &Record, just_submitted: bool
         body.push_str("</ol>");
     }
     body.push_str("<p class=\"no-print\"><a href=\"/\">返回首页</a></p>");
-    page(&format!("{}：{}", if just_submitted { "提交成功" } else { "受理回执" }, title), &body)
+    page(
+        &format!(
+            "{}：{}",
+            if just_submitted {
+                "提交成功"
+            } else {
+                "受理回执"
+            },
+            title
+        ),
+        &body,
+    )
 }
 
 /// The page for a unit that need not file the form.

@@ -5,9 +5,10 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-pub mod embedded;
 #[cfg(feature = "aws")]
 pub mod dynamo;
+#[cfg(feature = "embedded")]
+pub mod embedded;
 
 /// How a submission reached us.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

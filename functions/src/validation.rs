@@ -211,7 +211,8 @@ fn check_field(
     let mut warning = None;
     let text = match field.kind {
         FieldKind::Text | FieldKind::Textarea => {
-            let text = validate::normalise_text(raw);
+            // Browsers send a textarea's line breaks as CRLF.
+            let text = validate::normalise_text(&raw.replace("\r\n", "\n"));
             let limit = field
                 .max_length
                 .unwrap_or(if field.kind == FieldKind::Text {
@@ -269,16 +270,16 @@ fn check_field(
     Ok(Some((Value::One(text), warning)))
 }
 
+/// Gives a rule's field its HTML name and its shown label, within one scope.
+type Namer<'a> = Box<dyn Fn(&str) -> (String, String) + 'a>;
+
 /// The values a rule looks at: the single fields, or each kept row of its group.
 fn scopes<'a>(
     group: &Option<String>,
     fields: &'a BTreeMap<String, Value>,
     groups: &'a BTreeMap<String, Vec<(usize, Row)>>,
     def: &FormDef,
-) -> Vec<(
-    &'a BTreeMap<String, Value>,
-    Box<dyn Fn(&str) -> (String, String) + 'a>,
-)> {
+) -> Vec<(&'a BTreeMap<String, Value>, Namer<'a>)> {
     match group {
         None => {
             let labels: BTreeMap<String, String> = def
@@ -314,14 +315,13 @@ fn scopes<'a>(
                         .map(|(n, (index, row))| {
                             let (g, labels, row_label, index) =
                                 (g.clone(), labels.clone(), row_label.clone(), *index);
-                            let name: Box<dyn Fn(&str) -> (String, String) + 'a> =
-                                Box::new(move |key: &str| {
-                                    let label = labels.get(key).cloned().unwrap_or_default();
-                                    (
-                                        row_name(&g, index, key),
-                                        format!("第 {} 个{row_label}：{label}", n + 1),
-                                    )
-                                });
+                            let name: Namer<'a> = Box::new(move |key: &str| {
+                                let label = labels.get(key).cloned().unwrap_or_default();
+                                (
+                                    row_name(&g, index, key),
+                                    format!("第 {} 个{row_label}：{label}", n + 1),
+                                )
+                            });
                             (row, name)
                         })
                         .collect()
@@ -401,8 +401,12 @@ fn apply_rules(
             } => {
                 for (map, name) in scopes(group, fields, groups, def) {
                     let Some(v) = text(map, when) else { continue };
-                    if equals.contains(&v) && !map.contains_key(target) {
-                        let (field, label) = name(target);
+                    let (field, label) = name(target);
+                    // A value that failed its own check was filled in: one message is enough.
+                    if equals.contains(&v)
+                        && !map.contains_key(target)
+                        && !has_error(errors, &field)
+                    {
                         let field_label = label.rsplit('：').next().unwrap_or("").to_string();
                         errors.push(error(
                             &field,
@@ -424,7 +428,10 @@ fn apply_rules(
                     };
                     let values: Option<Vec<i64>> = parts.iter().map(|p| number(p)).collect();
                     let Some(values) = values else { continue };
-                    let sum: i64 = values.iter().sum();
+                    let Some(sum) = values.iter().try_fold(0i64, |acc, v| acc.checked_add(*v))
+                    else {
+                        continue;
+                    };
                     if sum != sum_total {
                         let (field, label) = name(total);
                         let names: Vec<String> = parts

@@ -23,9 +23,16 @@ fn main() {
     let requests: usize = env_number("REQUESTS", 4000);
     let connections: usize = env_number("CONNECTIONS", 8);
     let beian = env!("CARGO_BIN_EXE_beian");
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
     let work = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let _server = Server(
         Command::new(beian)
             .current_dir(&repo)
@@ -64,13 +71,27 @@ fn main() {
             })
         })
         .collect();
-    let mut latencies: Vec<f64> = threads.into_iter().flat_map(|t| t.join().unwrap()).collect();
+    let mut latencies: Vec<f64> = threads
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .collect();
     let elapsed = started.elapsed().as_secs_f64();
     latencies.sort_by(f64::total_cmp);
     let pct = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
-    println!("submissions: {} valid JSON submissions over {connections} connections, embedded store", latencies.len());
-    println!("  requests/second: {:.0}  [target > 1000 durable submissions/s]", latencies.len() as f64 / elapsed);
-    println!("  latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms  [target p99 < 5 ms]", pct(0.50), pct(0.99), latencies[latencies.len() - 1]);
+    println!(
+        "submissions: {} valid JSON submissions over {connections} connections, embedded store",
+        latencies.len()
+    );
+    println!(
+        "  requests/second: {:.0}  [target > 1000 durable submissions/s]",
+        latencies.len() as f64 / elapsed
+    );
+    println!(
+        "  latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms  [target p99 < 5 ms]",
+        pct(0.50),
+        pct(0.99),
+        latencies[latencies.len() - 1]
+    );
 
     // One connection, one request at a time: the latency a single person sees.
     let mut client = Client::connect(port);
@@ -90,8 +111,14 @@ fn main() {
 }
 
 fn env_number(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
+
+/// A valid staff-filing submission.
+const SUBMISSION: &str = r#"{"fields":{"unit_name":"内蒙古某某科技有限公司","unit_code":"91150100MA0R1B2C8F","unit_type":"企业","industry":"软件和信息技术服务业","division_code":"150102","contact_name":"王芳","contact_phone":"0471-6945364"},"groups":{"staff":[{"name":"张三","id_number":"150102198503159994","sex":"男","birth_date":"1985-03-15","ethnicity":"汉族","education":"大学本科","hukou_type":"城镇","phone":"13800000000","employment_form":"全日制","contract_type":"固定期限","contract_start":"2026-01-01","contract_end":"2028-12-31","job":"软件工程师","monthly_wage":"6500","filing_type":"新签"}]}}"#;
 
 /// A keep-alive HTTP/1.1 client that posts the staff-filing form as JSON.
 struct Client {
@@ -102,13 +129,13 @@ impl Client {
     fn connect(port: u16) -> Client {
         let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
         stream.set_nodelay(true).unwrap();
-        Client { reader: BufReader::new(stream) }
+        Client {
+            reader: BufReader::new(stream),
+        }
     }
 
     fn submit(&mut self, n: usize) -> u16 {
-        let body = format!(
-            r#"{{"fields":{{"unit_name":"内蒙古某某科技有限公司","unit_code":"91150100MA0R1B2C8F","unit_type":"企业","industry":"软件和信息技术服务业","division_code":"150102","contact_name":"王芳","contact_phone":"0471-6945364"}},"groups":{{"staff":[{{"name":"张三","id_number":"150102198503159994","sex":"男","birth_date":"1985-03-15","ethnicity":"汉族","education":"大学本科","hukou_type":"城镇","phone":"13800000000","employment_form":"全日制","contract_type":"固定期限","contract_start":"2026-01-01","contract_end":"2028-12-31","job":"软件工程师","monthly_wage":"6500","filing_type":"新签"}}]}}}}"#
-        );
+        let body = SUBMISSION;
         let request = format!(
             "POST /api/forms/staff-filing HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
              Accept: application/json\r\nIdempotency-Key: bench-{n}\r\nContent-Length: {}\r\n\r\n{body}",
@@ -117,7 +144,11 @@ impl Client {
         self.reader.get_mut().write_all(request.as_bytes()).unwrap();
         let mut status_line = String::new();
         self.reader.read_line(&mut status_line).unwrap();
-        let status: u16 = status_line.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+        let status: u16 = status_line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
         let mut length = 0usize;
         loop {
             let mut line = String::new();

@@ -112,17 +112,34 @@ fn main() -> ExitCode {
             output_dir,
             base_url,
         } => build(&root, &output_dir, base_url),
-        Command::Serve { interface, port, store, staff_agency, staff_handler } => {
+        Command::Serve {
+            interface,
+            port,
+            store,
+            staff_agency,
+            staff_handler,
+        } => {
             let staff = match (staff_agency, staff_handler) {
                 (Some(agency), Some(handler)) => Some(StaffIdentity { agency, handler }),
                 _ => None,
             };
-            serve(ServeOptions { root, interface, port, store, staff })
+            serve(ServeOptions {
+                root,
+                interface,
+                port,
+                store,
+                staff,
+            })
         }
         Command::Check => check(&root),
-        Command::Export { form, format, since, store, dynamodb_table, output } => {
-            export(&root, &form, format, since, &store, dynamodb_table, output)
-        }
+        Command::Export {
+            form,
+            format,
+            since,
+            store,
+            dynamodb_table,
+            output,
+        } => export(&root, &form, format, since, &store, dynamodb_table, output),
     };
     match result {
         Ok(code) => code,
@@ -243,7 +260,10 @@ fn export(
             Some(table) => dynamodb_store(table).await?,
             None => {
                 if !store.exists() {
-                    anyhow::bail!("找不到数据文件 `{}`：请用 --store 指定 beian serve 使用的文件", store.display());
+                    anyhow::bail!(
+                        "找不到数据文件 `{}`：请用 --store 指定 beian serve 使用的文件",
+                        store.display()
+                    );
                 }
                 Arc::new(EmbeddedStore::open(store)?)
             }
@@ -264,7 +284,9 @@ fn export(
 #[cfg(feature = "dynamodb")]
 async fn dynamodb_store(table: String) -> Result<Arc<dyn Store>> {
     std::env::set_var("BEIAN_TABLE", &table);
-    Ok(Arc::new(beian_functions::store::dynamo::DynamoStore::from_env().await))
+    Ok(Arc::new(
+        beian_functions::store::dynamo::DynamoStore::from_env().await,
+    ))
 }
 
 #[cfg(not(feature = "dynamodb"))]

@@ -10,14 +10,14 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use axum::body::Body;
 use axum::extract::State;
+use axum::extract::{ConnectInfo, Request};
 use axum::http::{header, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::extract::{ConnectInfo, Request};
 use axum::routing::{any, get};
+use axum::Router;
 use beian_functions::api::{ApiRequest, App, Settings, StaffIdentity};
 use beian_functions::forms::Forms;
 use beian_functions::store::embedded::EmbeddedStore;
-use axum::Router;
 use notify::{RecursiveMode, Watcher};
 use tokio::sync::broadcast;
 
@@ -70,11 +70,23 @@ pub async fn run(options: ServeOptions) -> Result<()> {
     rebuild(&site, &files, None)?;
 
     let store = EmbeddedStore::open(&options.store).with_context(|| {
-        format!("无法打开数据文件 `{}`：请确认目录可写，或用 --store 换一个位置", options.store.display())
+        format!(
+            "无法打开数据文件 `{}`：请确认目录可写，或用 --store 换一个位置",
+            options.store.display()
+        )
     })?;
     let forms_dir = config.content_path(&options.root).join("forms");
-    let forms = if forms_dir.is_dir() { Forms::load_dir(&forms_dir)? } else { Forms::default() };
-    let api = App { forms: Arc::new(forms), store: Arc::new(store), settings: Settings::from_env(), routes: None };
+    let forms = if forms_dir.is_dir() {
+        Forms::load_dir(&forms_dir)?
+    } else {
+        Forms::default()
+    };
+    let api = App {
+        forms: Arc::new(forms),
+        store: Arc::new(store),
+        settings: Settings::from_env(),
+        routes: None,
+    };
     let state = ServerState {
         files: files.clone(),
         reload: reload.clone(),
@@ -169,7 +181,10 @@ fn futures_stream(
 
 /// Hands `/api/…` requests to the form handlers, as API Gateway would.
 async fn api(State(state): State<ServerState>, request: Request) -> Response {
-    let connect = request.extensions().get::<ConnectInfo<SocketAddr>>().cloned();
+    let connect = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .cloned();
     let Some(app) = state.api.clone() else {
         return (StatusCode::NOT_FOUND, "表单服务未启用").into_response();
     };
@@ -186,7 +201,9 @@ async fn api(State(state): State<ServerState>, request: Request) -> Response {
         query: parts.uri.query().map(str::to_string),
         headers: parts.headers,
         body,
-        source_ip: connect.map(|c| c.0.ip().to_string()).unwrap_or_else(|| "127.0.0.1".into()),
+        source_ip: connect
+            .map(|c| c.0.ip().to_string())
+            .unwrap_or_else(|| "127.0.0.1".into()),
         request_id: request_id(),
         identity: state.staff.clone(),
     };
@@ -200,7 +217,10 @@ fn request_id() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
     format!("local-{nanos:x}-{n}")
 }
 

@@ -318,16 +318,15 @@ fn register(
         let id = string_arg(args, "id", "form_html")?;
         let forms = load_forms(&fs, &forms)?;
         let def = forms.get(&id).ok_or_else(|| {
-            tera::Error::msg(format!("form_html：content/forms/ 中没有 id 为 `{id}` 的表单定义"))
+            tera::Error::msg(format!(
+                "form_html：content/forms/ 中没有 id 为 `{id}` 的表单定义"
+            ))
         })?;
         let action = format!("/api/forms/{id}");
         let empty = beian_functions::submission::Submission::default();
         let mut html = beian_functions::pages::form_fragment(def, &empty, &[], &action);
         // The definition travels with the page so the browser checks the same rules.
-        let json = serde_json::to_string(def).unwrap_or_default().replace('<', "\\u003c");
-        html.push_str(&format!(
-            "<script type=\"application/json\" id=\"form-definition\">{json}</script>"
-        ));
+        html.push_str(&beian_functions::pages::browser_data(def));
         Ok(Value::String(html))
     });
 

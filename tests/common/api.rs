@@ -21,14 +21,20 @@ pub struct TestApp {
 
 /// The repository's top folder.
 pub fn repo() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 /// All form definitions the tests use: `content/forms` and `tests/fixtures/test-forms`.
 pub fn forms(dir: &Path) -> Forms {
     let all = dir.join("forms");
     std::fs::create_dir_all(&all).unwrap();
-    for source in [repo().join("content/forms"), repo().join("tests/fixtures/test-forms")] {
+    for source in [
+        repo().join("content/forms"),
+        repo().join("tests/fixtures/test-forms"),
+    ] {
         for entry in std::fs::read_dir(source).unwrap() {
             let path = entry.unwrap().path();
             if path.extension().is_some_and(|e| e == "toml") {
@@ -47,7 +53,12 @@ impl TestApp {
     pub fn with_settings(settings: Settings) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(EmbeddedStore::open(&dir.path().join("beian.redb")).unwrap());
-        let app = App { forms: Arc::new(forms(dir.path())), store: store.clone(), settings, routes: None };
+        let app = App {
+            forms: Arc::new(forms(dir.path())),
+            store: store.clone(),
+            settings,
+            routes: None,
+        };
         TestApp { app, store, dir }
     }
 
@@ -61,10 +72,19 @@ impl TestApp {
 }
 
 /// A request from 127.0.0.1.
-pub fn request(method: Method, path: &str, content_type: Option<&str>, accept: Option<&str>, body: impl Into<Bytes>) -> ApiRequest {
+pub fn request(
+    method: Method,
+    path: &str,
+    content_type: Option<&str>,
+    accept: Option<&str>,
+    body: impl Into<Bytes>,
+) -> ApiRequest {
     let mut headers = HeaderMap::new();
     if let Some(ct) = content_type {
-        headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_str(ct).unwrap());
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_str(ct).unwrap(),
+        );
     }
     if let Some(a) = accept {
         headers.insert(http::header::ACCEPT, HeaderValue::from_str(a).unwrap());
@@ -88,18 +108,35 @@ pub fn request(method: Method, path: &str, content_type: Option<&str>, accept: O
 
 /// A browser's form post.
 pub fn form_post(path: &str, pairs: &[(&str, &str)]) -> ApiRequest {
-    let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish();
-    request(Method::POST, path, Some("application/x-www-form-urlencoded"), Some("text/html,application/xhtml+xml"), body)
+    let body = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish();
+    request(
+        Method::POST,
+        path,
+        Some("application/x-www-form-urlencoded"),
+        Some("text/html,application/xhtml+xml"),
+        body,
+    )
 }
 
 /// A JSON client's post.
 pub fn json_post(path: &str, body: &serde_json::Value) -> ApiRequest {
-    request(Method::POST, path, Some("application/json"), Some("application/json"), serde_json::to_vec(body).unwrap())
+    request(
+        Method::POST,
+        path,
+        Some("application/json"),
+        Some("application/json"),
+        serde_json::to_vec(body).unwrap(),
+    )
 }
 
 /// A staff member's identity, as the authorizer gives it.
 pub fn staff() -> StaffIdentity {
-    StaffIdentity { agency: "新城区人力资源和社会保障局".into(), handler: "赵经办".into() }
+    StaffIdentity {
+        agency: "新城区人力资源和社会保障局".into(),
+        handler: "赵经办".into(),
+    }
 }
 
 /// The body as text.
@@ -109,7 +146,8 @@ pub fn text(response: &ApiResponse) -> String {
 
 /// The body as JSON.
 pub fn json(response: &ApiResponse) -> serde_json::Value {
-    serde_json::from_slice(response.body()).unwrap_or_else(|_| panic!("not JSON: {}", text(response)))
+    serde_json::from_slice(response.body())
+        .unwrap_or_else(|_| panic!("not JSON: {}", text(response)))
 }
 
 /// The values of every hidden input in an HTML page, in order.
@@ -118,7 +156,12 @@ pub fn hidden_inputs(html: &str) -> Vec<(String, String)> {
         .skip(1)
         .map(|chunk| {
             let attr = |name: &str| {
-                chunk.split(&format!("{name}=\"")).nth(1).and_then(|s| s.split('"').next()).unwrap_or("").to_string()
+                chunk
+                    .split(&format!("{name}=\""))
+                    .nth(1)
+                    .and_then(|s| s.split('"').next())
+                    .unwrap_or("")
+                    .to_string()
             };
             (unescape(&attr("name")), unescape(&attr("value")))
         })
@@ -126,5 +169,9 @@ pub fn hidden_inputs(html: &str) -> Vec<(String, String)> {
 }
 
 fn unescape(text: &str) -> String {
-    text.replace("&quot;", "\"").replace("&#x27;", "'").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    text.replace("&quot;", "\"")
+        .replace("&#x27;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
 }

@@ -82,8 +82,14 @@ impl EmbeddedStore {
             .name("store-writer".into())
             .spawn(move || write_loop(&db_for_writer, jobs))
             .map_err(StoreError::backend)?;
-        let closer = Closer { thread: std::sync::Mutex::new(Some(thread)) };
-        Ok(EmbeddedStore { db, writer, _closer: Arc::new(closer) })
+        let closer = Closer {
+            thread: std::sync::Mutex::new(Some(thread)),
+        };
+        Ok(EmbeddedStore {
+            db,
+            writer,
+            _closer: Arc::new(closer),
+        })
     }
 
     fn send(&self, job: Job) -> Result<(), StoreError> {
@@ -140,14 +146,15 @@ enum Outcome {
 
 fn commit_batch(db: &Database, batch: Vec<Job>) {
     let mut outcomes = Vec::with_capacity(batch.len());
-    let result = (|| -> Result<(), redb::Error> {
-        let txn = db.begin_write()?;
+    let result = (|| -> Result<(), Box<redb::Error>> {
+        let txn = db.begin_write().map_err(|e| Box::new(e.into()))?;
         {
-            let mut records = txn.open_table(RECORDS)?;
-            let mut audit = txn.open_table(AUDIT)?;
-            let mut idempotency = txn.open_table(IDEMPOTENCY)?;
-            let mut by_form = txn.open_table(BY_FORM)?;
-            let mut rates = txn.open_table(RATES)?;
+            let open = |e: redb::TableError| Box::new(redb::Error::from(e));
+            let mut records = txn.open_table(RECORDS).map_err(open)?;
+            let mut audit = txn.open_table(AUDIT).map_err(open)?;
+            let mut idempotency = txn.open_table(IDEMPOTENCY).map_err(open)?;
+            let mut by_form = txn.open_table(BY_FORM).map_err(open)?;
+            let mut rates = txn.open_table(RATES).map_err(open)?;
             let mut tables = Tables {
                 records: &mut records,
                 audit: &mut audit,
@@ -173,7 +180,7 @@ fn commit_batch(db: &Database, batch: Vec<Job>) {
                 }
             }
         }
-        txn.commit()?;
+        txn.commit().map_err(|e| Box::new(e.into()))?;
         Ok(())
     })();
     for outcome in outcomes {
