@@ -1,18 +1,24 @@
 //! The DynamoDB store, for AWS: one table holds every version of every submission, its
 //! audit events, the idempotency keys and the rate-limit counters.
 //!
-//! Item layout (`pk` and `sk` are the table's keys, all strings):
+//! Item layout. `pk` and `sk` are the table's keys, both strings; `(N)` marks a number, every
+//! other attribute is a string.
 //!
-//! | item              | `pk`               | `sk`               | other attributes                  |
-//! |-------------------|--------------------|--------------------|-----------------------------------|
-//! | record version    | `SUB#<reference>`  | `V#<version:06>`   | `reference`, `form_id`, `version` (N), `status`, `data`, `idempotency_key` (only when given), the audit stamp fields; first versions also `gsi1pk` = `FORM#<form_id>` and `gsi1sk` = `<audit time>#<reference>` |
-//! | audit event       | `SUB#<reference>`  | `AUDIT#<version:06>` | the audit stamp fields          |
-//! | idempotency key   | `IDEM#<key>`       | `IDEM`             | `reference`, `expires_at` (N)     |
-//! | rate-limit window | `RATE#<key>`       | `<window start>`   | `count` (N), `expires_at` (N)     |
+//! - A record version: `pk` = `SUB#<reference>`, `sk` = `V#<version, six digits>`, with
+//!   `reference`, `form_id`, `version` (N), `status`, `data` (one string holding the JSON;
+//!   `record_item` says why), `idempotency_key` (only when there is one) and the audit stamp
+//!   fields. A first version also has `gsi1pk` = `FORM#<form_id>` and `gsi1sk` =
+//!   `<audit time>#<reference>`, which put it in the index `by_form`.
+//! - Its audit event: `pk` = `SUB#<reference>`, `sk` = `AUDIT#<version, six digits>`, with
+//!   the audit stamp fields.
+//! - An idempotency key: `pk` = `IDEM#<key>`, `sk` = `IDEM`, with `reference` and
+//!   `expires_at` (N).
+//! - A rate-limit window: `pk` = `RATE#<key>`, `sk` = `<window start>`, with `count` (N) and
+//!   `expires_at` (N).
 //!
 //! The audit stamp fields are `agency`, `handler`, `time`, `channel` (网上自助 or 窗口代录),
 //! `request_id`, `source_ip`, `form_version` (N) and `content_sha256`. The index `by_form`
-//! (`gsi1pk`, `gsi1sk`) lists a form's submissions in the order they were first stamped;
+//! lists a form's submissions in the order they were first stamped, with every attribute;
 //! `expires_at` (seconds since 1970) is the table's TTL attribute.
 //!
 //! Expressions name every attribute through a placeholder (`#pk`, `#count`…), so DynamoDB's
@@ -177,10 +183,7 @@ impl DynamoStore {
         check_size(&record_item)?;
         check_size(&audit_item)?;
 
-        let mut items = vec![
-            self.put_new(record_item)?,
-            self.put_new(audit_item)?,
-        ];
+        let mut items = vec![self.put_new(record_item)?, self.put_new(audit_item)?];
         let mut parts = vec![Part::Record, Part::Audit];
         if record.version == 1 {
             if let Some(key) = &record.idempotency_key {
@@ -272,9 +275,7 @@ impl DynamoStore {
             .map_err(|e| sdk_failure("GetItem", e))?;
         match output.item() {
             Some(item) => text(item, REFERENCE),
-            None => Err(StoreError::Backend(
-                "幂等键刚刚失效，请重新提交".into(),
-            )),
+            None => Err(StoreError::Backend("幂等键刚刚失效，请重新提交".into())),
         }
     }
 
@@ -350,7 +351,14 @@ impl DynamoStore {
 /// A DynamoDB client from the usual AWS configuration (environment, profile, role), sent to
 /// `BEIAN_DYNAMODB_ENDPOINT` instead of AWS when that is set (moto, for tests).
 pub async fn client_from_env() -> Client {
-    let shared = aws_config::load_defaults(BehaviorVersion::latest()).await;
+    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+    let https = aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https();
+    let shared = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(https)
+        .load()
+        .await;
     let mut config = aws_sdk_dynamodb::config::Builder::from(&shared);
     if let Some(endpoint) = std::env::var("BEIAN_DYNAMODB_ENDPOINT")
         .ok()
@@ -367,12 +375,11 @@ impl Store for DynamoStore {
         check_keys(&record)?;
         let (items, parts) = self.put_transaction(&record)?;
 
-        // The SDK retries throttling and server errors with the same generated
-        // ClientRequestToken, so a retry of a transaction that did commit is not mistaken
-        // for a conflict with itself.
-
         let mut attempt = 1;
         loop {
+            // The SDK retries throttling and server errors itself, with the same generated
+            // ClientRequestToken, so a retried transaction that had in fact committed is not
+            // mistaken for a conflict with itself.
             let sent = self
                 .client
                 .transact_write_items()
@@ -418,6 +425,8 @@ impl Store for DynamoStore {
     async fn list(&self, form_id: &str, since: Option<&str>) -> Result<Vec<Record>, StoreError> {
         let references = self.form_references(form_id, since).await?;
 
+        // An export may list thousands: look up the latest versions a few at a time rather
+        // than wait for each in turn.
         let mut out = Vec::with_capacity(references.len());
         for chunk in references.chunks(LIST_CONCURRENCY) {
             let lookups: Vec<_> = chunk
@@ -490,13 +499,18 @@ fn cancellation_codes(
 
 /// A backend error naming the operation and DynamoDB's error code. DynamoDB's own message is
 /// left out, so nothing a person entered can reach the logs through it.
-fn sdk_failure<E: ProvideErrorMetadata>(operation: &str, error: SdkError<E, HttpResponse>) -> StoreError {
+fn sdk_failure<E: ProvideErrorMetadata>(
+    operation: &str,
+    error: SdkError<E, HttpResponse>,
+) -> StoreError {
     let what = match &error {
         SdkError::ServiceError(e) => match e.err().code() {
             Some(code) => code.to_string(),
             None => format!("HTTP {}", e.raw().status().as_u16()),
         },
         SdkError::TimeoutError(_) => "超时".to_string(),
+        SdkError::DispatchFailure(e) if e.is_timeout() => "连接超时".to_string(),
+        SdkError::DispatchFailure(e) if e.is_io() => "连接中断".to_string(),
         SdkError::DispatchFailure(_) => "无法连接".to_string(),
         SdkError::ResponseError(_) => "回应无法读取".to_string(),
         _ => "请求无法构造".to_string(),

@@ -212,6 +212,9 @@ struct Tables<'a, 't> {
 /// refused put leaves nothing behind.
 fn apply_put(tables: &mut Tables<'_, '_>, record: &Record) -> Result<Put, StoreError> {
     let now = unix_now();
+    if record.version == 0 {
+        return Err(StoreError::Backend("版本号从 1 开始".into()));
+    }
     if record.version == 1 {
         if let Some(key) = &record.idempotency_key {
             let existing = tables

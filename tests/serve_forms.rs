@@ -1,0 +1,139 @@
+//! `beian serve` runs the whole system on one machine: the built site and, on the same
+//! origin, the form handlers with the embedded store, which keeps submissions across a
+//! restart.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start(store: &std::path::Path) -> (Server, u16) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(common::beian_bin())
+        .current_dir(common::repo_root())
+        .args(["serve", "--port", &port.to_string(), "--store"])
+        .arg(store)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let server = Server(child);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while http(port, "GET", "/", "").is_none() {
+        assert!(Instant::now() < deadline, "serve did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (server, port)
+}
+
+/// Sends one request; gives (status, head, body).
+fn http(port: u16, method: &str, path: &str, form: &str) -> Option<(u16, String, String)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nAccept: text/html\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}",
+        form.len()
+    );
+    stream.write_all(request.as_bytes()).ok()?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).ok()?;
+    let response = String::from_utf8_lossy(&response).into_owned();
+    let (head, body) = response.split_once("\r\n\r\n")?;
+    let status = head.get(9..12)?.parse().ok()?;
+    Some((status, head.to_string(), body.to_string()))
+}
+
+fn encode(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| {
+            let enc = |s: &str| {
+                percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC)
+                    .to_string()
+            };
+            format!("{}={}", enc(k), enc(v))
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+const PAY: &[(&str, &str)] = &[
+    ("unit_type", "企业"),
+    ("unit_name", "内蒙古某某科技有限公司"),
+    ("unit_code", "91150100MA0R1B2C8F"),
+    ("division_code", "150102"),
+    ("report_year", "2025"),
+    ("months_operating", "12"),
+    ("average_headcount", "120"),
+    ("on_post", "110"),
+    ("dispatched", "10"),
+    ("total_wages", "9600000"),
+    ("average_wage", "80000"),
+    ("contact_name", "王芳"),
+    ("contact_phone", "13800000000"),
+];
+
+#[test]
+fn forms_submitted_through_serve_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("beian.redb");
+    let (server, port) = start(&store);
+
+    let (status, _, page) = http(port, "GET", "/forms/annual-pay/", "").unwrap();
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("action=\"/api/forms/annual-pay\""),
+        "the static form posts to the handlers"
+    );
+
+    let mut wrong: Vec<(&str, &str)> = PAY.to_vec();
+    wrong.retain(|(k, _)| *k != "unit_code");
+    wrong.push(("unit_code", "91150100MA0R1B2C8A"));
+    let (status, _, body) = http(port, "POST", "/api/forms/annual-pay", &encode(&wrong)).unwrap();
+    assert_eq!(status, 422);
+    assert!(body.contains("error-summary") && body.contains("统一社会信用代码"));
+
+    let mut submit: Vec<(&str, &str)> = PAY.to_vec();
+    submit.push(("_idem", "serve-test-1"));
+    submit.push(("_action", "submit"));
+    let (status, head, _) = http(port, "POST", "/api/forms/annual-pay", &encode(&submit)).unwrap();
+    assert_eq!(status, 303, "{head}");
+    let location = head
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("location: ")
+                .or_else(|| l.strip_prefix("Location: "))
+        })
+        .unwrap()
+        .trim()
+        .to_string();
+    let (status, _, receipt) = http(port, "GET", &location, "").unwrap();
+    assert_eq!(status, 200);
+    assert!(receipt.contains("提交成功"));
+    assert!(
+        !receipt.contains("13800000000"),
+        "the phone number is shown in full"
+    );
+    drop(server);
+
+    let (_server, port) = start(&store);
+    let receipt_path = location.trim_end_matches("?new=1");
+    let (status, _, receipt) = http(port, "GET", receipt_path, "").unwrap();
+    assert_eq!(status, 200, "the submission was lost in the restart");
+    assert!(receipt.contains("受理回执") && receipt.contains("已受理"));
+}
