@@ -258,6 +258,54 @@ async fn json_clients_get_201_422_and_idempotent_replays() {
 }
 
 #[tokio::test]
+async fn an_idempotency_key_never_hands_out_another_submissions_reference() {
+    let t = TestApp::new();
+    let keyed = |path: &str, body: serde_json::Value| {
+        let mut post = json_post(path, &body);
+        post.headers
+            .insert("idempotency-key", "order-1".parse().unwrap());
+        post
+    };
+    let first = t
+        .send(keyed(
+            "/api/forms/signup",
+            serde_json::json!({ "fields": { "name": "甲" } }),
+        ))
+        .await;
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let changed = t
+        .send(keyed(
+            "/api/forms/signup",
+            serde_json::json!({ "fields": { "name": "乙" } }),
+        ))
+        .await;
+    assert_eq!(changed.status(), StatusCode::CONFLICT, "{}", text(&changed));
+    let def = t.app.forms.get("annual-pay").unwrap().clone();
+    let mut fields = serde_json::Map::new();
+    for field in def.fields() {
+        fields.insert(
+            field.key.clone(),
+            serde_json::json!(field.example.clone().unwrap_or_default()),
+        );
+    }
+    let other_form = t
+        .send(keyed(
+            "/api/forms/annual-pay",
+            serde_json::json!({ "fields": fields }),
+        ))
+        .await;
+    assert_eq!(
+        other_form.status(),
+        StatusCode::CREATED,
+        "{}",
+        text(&other_form)
+    );
+    assert_ne!(json(&other_form)["reference"], json(&first)["reference"]);
+    assert_eq!(t.records("signup").await.len(), 1);
+    assert_eq!(t.records("annual-pay").await.len(), 1);
+}
+
+#[tokio::test]
 async fn staff_submissions_carry_the_authenticated_agency_and_handler() {
     let t = TestApp::new();
     let body = serde_json::json!({ "fields": { "name": "李四" } });
@@ -704,4 +752,36 @@ async fn records_survive_a_restart() {
     };
     let reopened = beian_functions::store::embedded::EmbeddedStore::open(&path).unwrap();
     assert!(reopened.get(&reference).await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn invisible_characters_do_not_fill_a_required_field() {
+    let t = TestApp::new();
+    for invisible in ["\u{200B}", "\u{2060}\u{200E}", "\u{00AD}", " \u{202E} "] {
+        let response = t
+            .send(json_post(
+                "/api/forms/signup",
+                &serde_json::json!({ "fields": { "name": invisible } }),
+            ))
+            .await;
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{invisible:?}"
+        );
+    }
+    let response = t
+        .send(json_post(
+            "/api/forms/signup",
+            &serde_json::json!({ "fields": { "name": "王\u{200B}芳", "dept": "研\u{202E}发" } }),
+        ))
+        .await;
+    let record = t
+        .store
+        .get(json(&response)["reference"].as_str().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.data["fields"]["name"], "王芳");
+    assert_eq!(record.data["fields"]["dept"], "研发");
 }

@@ -185,3 +185,33 @@ async fn oversized_and_broken_event_bodies_get_a_4xx() {
     assert_eq!(definition.status(), 200);
     assert_eq!(body_json(&definition)["id"], "staff-filing");
 }
+
+#[tokio::test]
+async fn each_lambda_function_answers_only_its_own_routes() {
+    let mut t = TestApp::new();
+    let submit = with_body(event("http-api-v2.json"), "name=%E5%BC%A0%E4%B8%89", false);
+    let mut get = event("http-api-v2.json");
+    get["rawPath"] = json!("/api/forms/signup");
+    get["requestContext"]["http"]["method"] = json!("GET");
+
+    t.app.routes = Some(&["submit", "staff-submit"]);
+    assert_eq!(
+        invoke(&t, &submit).await.status(),
+        201,
+        "the submit function takes submissions"
+    );
+    assert_eq!(invoke(&t, &get).await.status(), 404);
+
+    t.app.routes = Some(&["forms", "form-definition"]);
+    assert_eq!(
+        invoke(&t, &get).await.status(),
+        200,
+        "the forms function serves definitions"
+    );
+    assert_eq!(
+        invoke(&t, &submit).await.status(),
+        404,
+        "the read-only function never stores"
+    );
+    assert_eq!(t.store.list("signup", None).await.unwrap().len(), 1);
+}

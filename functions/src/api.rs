@@ -170,7 +170,7 @@ impl App {
         let path = resolve_path(&request);
         let allowed = self
             .routes
-            .is_none_or(|names| names.contains(&route_name(&path)));
+            .is_none_or(|names| names.contains(&route_name(&request.method, &path)));
         let found = route(&request.method, &path).filter(|_| allowed);
         let Some(found) = found else {
             if known_path(&path) && allowed {
@@ -191,7 +191,7 @@ impl App {
         tracing::info!(
             request_id = %request.request_id,
             method = %request.method,
-            route = route_name(&path),
+            route = route_name(&request.method, &path),
             status = response.status().as_u16(),
             reference = response.headers().get("x-reference").and_then(|v| v.to_str().ok()).unwrap_or(""),
             "handled"
@@ -323,21 +323,41 @@ impl App {
                 .clone()
                 .filter(|k| !k.is_empty() && k.len() <= 200)
         };
-        let record = self.record(
-            def,
-            request,
-            channel,
-            identity,
-            accepted.to_json(),
-            idempotency_key,
-        );
+        // A key counts within its form only, so one client's key cannot reach another form.
+        let idempotency_key = idempotency_key.map(|key| format!("{}#{key}", def.id));
+        let data = accepted.to_json();
+        let record = self.record(def, request, channel, identity, data, idempotency_key);
         if let Some(message) = too_large(def, &record) {
             return error_response(json, StatusCode::PAYLOAD_TOO_LARGE, &message);
         }
+        let content = record.audit.content_sha256.clone();
         match self.store.put(record).await {
             Ok(Put::Stored(reference)) => created(&reference, json, false),
-            Ok(Put::Duplicate(reference)) => created(&reference, json, true),
+            Ok(Put::Duplicate(reference)) => {
+                self.replay(&reference, &content, json, &request.request_id)
+                    .await
+            }
             Err(e) => store_failure(json, &request.request_id, &e),
+        }
+    }
+
+    /// Answers a repeated idempotency key: the first reference when the content is the same,
+    /// 409 when the key was used for different content (nothing is stored either way).
+    async fn replay(
+        &self,
+        reference: &str,
+        content: &str,
+        json: bool,
+        request_id: &str,
+    ) -> ApiResponse {
+        match self.store.get(reference).await {
+            Ok(Some(first)) if first.audit.content_sha256 == content => created(reference, json, true),
+            Ok(_) => error_response(
+                json,
+                StatusCode::CONFLICT,
+                "这个幂等键已用于内容不同的另一次提交，本次内容没有保存：请换一个新的幂等键，或从表单重新提交",
+            ),
+            Err(e) => store_failure(json, request_id, &e),
         }
     }
 
@@ -529,9 +549,13 @@ fn resolve_path(request: &ApiRequest) -> String {
     path.clone()
 }
 
-/// The name of the route a path belongs to, as used in logs and in `App::routes`.
-pub fn route_name(path: &str) -> &'static str {
-    match route(&Method::GET, path).or_else(|| route(&Method::POST, path)) {
+/// The name of the route a request belongs to, as used in logs and in `App::routes`;
+/// a path that is a route for another method keeps that route's name, for the 405.
+pub fn route_name(method: &Method, path: &str) -> &'static str {
+    let found = route(method, path)
+        .or_else(|| route(&Method::POST, path))
+        .or_else(|| route(&Method::GET, path));
+    match found {
         Some(Route::ListForms) => "forms",
         Some(Route::Definition(_)) => "form-definition",
         Some(Route::Submit(_, Channel::Online)) => "submit",

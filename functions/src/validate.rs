@@ -47,14 +47,33 @@ pub fn normalise_code(raw: &str) -> String {
         .collect()
 }
 
-/// Normalises free text: trims spaces and invisible characters at both ends, nothing else.
-pub fn normalise_text(raw: &str) -> String {
-    raw.trim_matches(is_blank).to_string()
+/// True for invisible formatting characters: zero-width spaces and joiners, direction marks
+/// and overrides, the soft hyphen, the BOM. They change how text looks or reads without
+/// showing, so they are removed from text wherever they are.
+fn is_invisible_format(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{FEFF}'
+    )
 }
 
-/// Normalises a person's name: trims, maps look-alike middle dots to `·` (U+00B7), never NFKC.
+/// Normalises free text: invisible formatting characters removed, spaces trimmed at both ends.
+pub fn normalise_text(raw: &str) -> String {
+    let visible: String = raw.chars().filter(|c| !is_invisible_format(*c)).collect();
+    visible.trim_matches(is_blank).to_string()
+}
+
+/// Normalises a person's name: invisible characters removed, trimmed, look-alike middle dots
+/// mapped to `·` (U+00B7), never NFKC.
 pub fn normalise_name(raw: &str) -> String {
-    let chars: Vec<char> = raw.trim_matches(is_blank).chars().collect();
+    let visible: String = raw.chars().filter(|c| !is_invisible_format(*c)).collect();
+    let chars: Vec<char> = visible.trim_matches(is_blank).chars().collect();
     (0..chars.len())
         .map(|i| {
             if is_middle_dot_lookalike(chars[i]) || is_lone_dot_between_parts(&chars, i) {

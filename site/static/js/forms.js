@@ -109,9 +109,17 @@
     return withoutBlanks(nfkc(String(raw))).toUpperCase();
   }
 
-  /** Normalises free text: trims spaces and invisible characters at both ends. */
+  // Invisible formatting characters (zero-width, direction marks and overrides, soft hyphen,
+  // BOM) are removed from text wherever they are, as in validate.rs.
+  var INVISIBLE_FORMAT = /[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/g;
+
+  function withoutInvisible(text) {
+    return text.replace(INVISIBLE_FORMAT, '');
+  }
+
+  /** Normalises free text: invisible formatting characters removed, spaces trimmed. */
   function normaliseText(raw) {
-    return trimBlank(String(raw));
+    return trimBlank(withoutInvisible(String(raw)));
   }
 
   var MIDDLE_DOT = '\u00b7';
@@ -119,7 +127,7 @@
 
   /** Normalises a person's name: trims and maps look-alike middle dots to `·`; never NFKC. */
   function normaliseName(raw) {
-    var list = chars(trimBlank(String(raw)));
+    var list = chars(trimBlank(withoutInvisible(String(raw))));
     return list.map(function (c, i) {
       return MIDDLE_DOT_LOOKALIKE.test(c) || isLoneDotBetweenParts(list, i) ? MIDDLE_DOT : c;
     }).join('');
