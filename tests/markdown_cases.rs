@@ -294,3 +294,24 @@ fn template_functions_find_pages_sections_and_data() {
         "乙|https://example.com/zh/b/|2|0471-6945364|12333|ca978112|true"
     );
 }
+
+#[test]
+fn check_catches_unknown_shortcodes_clashing_aliases_and_repeated_anchors() {
+    let site = TestSite::new(CONFIG);
+    site.write(
+        "content/a.md",
+        "+++\ntitle = \"甲\"\naliases = [\"/q/1/\"]\n+++\n{{ nosuch(a=1) }}\n",
+    );
+    site.write(
+        "content/b.md",
+        "+++\ntitle = \"乙\"\naliases = [\"/q/1/\", \"/a/\"]\n+++\n## 一 {#x}\n\n## 二 {#x}\n",
+    );
+    let problems = site.build().problems().join("\n");
+    assert!(
+        problems.contains("content/a.md") && problems.contains("nosuch"),
+        "{problems}"
+    );
+    assert!(problems.contains("`/q/1/`"), "{problems}");
+    assert!(problems.contains("`/a/`"), "{problems}");
+    assert!(problems.contains("#x"), "{problems}");
+}

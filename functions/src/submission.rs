@@ -93,7 +93,8 @@ pub fn parse_row_name(name: &str) -> Option<(&str, usize, &str)> {
 const MAX_ROW_INDEX: usize = 500;
 
 /// Reads `application/x-www-form-urlencoded` pairs. A single-value field sent twice is an
-/// error naming the field; check boxes collect every value (none ticked is an empty list).
+/// error naming the field; check boxes collect every value (none ticked is an empty list);
+/// names the form does not have are left out.
 pub fn from_form(def: &FormDef, body: &[u8]) -> Result<(Submission, Controls), BodyError> {
     let mut submission = Submission::default();
     let mut controls = Controls::default();
@@ -110,13 +111,14 @@ pub fn from_form(def: &FormDef, body: &[u8]) -> Result<(Submission, Controls), B
             HONEYPOT => controls.honeypot = Some(value),
             other if other.starts_with('_') => {}
             other => {
+                // A name the form does not have comes from a page made with an older
+                // definition: it is left out, so the person sees the current form with their
+                // values rather than a dead end.
                 if let Some((group, index, key)) = parse_row_name(other) {
-                    let g = def.group(group).ok_or_else(|| unknown(other))?;
-                    let field = g
-                        .fields
-                        .iter()
-                        .find(|f| f.key == key)
-                        .ok_or_else(|| unknown(other))?;
+                    let Some(g) = def.group(group) else { continue };
+                    let Some(field) = g.fields.iter().find(|f| f.key == key) else {
+                        continue;
+                    };
                     if index >= MAX_ROW_INDEX.min(g.max_rows * 2 + 10) {
                         return Err(BodyError(format!("“{}”的行号 {index} 超出范围", g.title)));
                     }
@@ -127,7 +129,9 @@ pub fn from_form(def: &FormDef, body: &[u8]) -> Result<(Submission, Controls), B
                         .or_default();
                     insert(row, key, &field.label, field.kind, value)?;
                 } else {
-                    let field = def.field(other).ok_or_else(|| unknown(other))?;
+                    let Some(field) = def.field(other) else {
+                        continue;
+                    };
                     insert(
                         &mut submission.fields,
                         other,

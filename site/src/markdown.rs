@@ -36,6 +36,8 @@ pub struct Rendered {
     pub toc: Vec<Heading>,
     /// `@/` links whose file does not exist, as written.
     pub broken_links: Vec<String>,
+    /// Explicit heading ids (`{#id}`) used more than once.
+    pub duplicate_ids: Vec<String>,
 }
 
 /// Options shared by every document of a site.
@@ -56,7 +58,7 @@ pub fn render(source: &str, permalink: &str, resolve: &dyn Fn(&str) -> Option<St
         .map(|(event, range)| protect_escaped_delimiter(event, &source[..range.start]))
         .collect();
     cjk::mend_events(&mut events);
-    let headings = assign_heading_ids(&mut events);
+    let (headings, duplicate_ids) = assign_heading_ids(&mut events);
     let ids: Vec<&str> = headings.iter().map(|h| h.1.as_str()).collect();
     rewrite_links(&mut events, &ids, resolve, &mut broken_links);
     let toc = build_toc(&headings, permalink);
@@ -75,6 +77,7 @@ pub fn render(source: &str, permalink: &str, resolve: &dyn Fn(&str) -> Option<St
         summary,
         toc,
         broken_links,
+        duplicate_ids,
     }
 }
 
@@ -115,12 +118,18 @@ fn protect_escaped_delimiter<'a>(event: Event<'a>, before: &str) -> Event<'a> {
     Event::InlineHtml(CowStr::from(format!("{entity}{rest}")))
 }
 
-/// Gives every heading a distinct id and returns (level, id, text) in order.
-fn assign_heading_ids(events: &mut [Event<'_>]) -> Vec<(u32, String, String)> {
+/// Gives every heading a distinct id; returns (level, id, text) in order, and the explicit
+/// ids written twice.
+fn assign_heading_ids(events: &mut [Event<'_>]) -> (Vec<(u32, String, String)>, Vec<String>) {
     let mut set = AnchorSet::default();
+    let mut explicit = std::collections::HashSet::new();
+    let mut duplicates = Vec::new();
     for event in events.iter() {
         if let Event::Start(Tag::Heading { id: Some(id), .. }) = event {
             set.reserve(id);
+            if !explicit.insert(id.to_string()) {
+                duplicates.push(id.to_string());
+            }
         }
     }
     let mut headings = Vec::new();
@@ -149,7 +158,7 @@ fn assign_heading_ids(events: &mut [Event<'_>]) -> Vec<(u32, String, String)> {
         }
         i += 1;
     }
-    headings
+    (headings, duplicates)
 }
 
 fn heading_level(level: HeadingLevel) -> u32 {

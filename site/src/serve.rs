@@ -32,6 +32,9 @@ s.onmessage=function(){location.reload();};})();</script>";
 /// The built files, shared between the server and the rebuilder.
 pub type Files = Arc<RwLock<HashMap<String, Arc<Vec<u8>>>>>;
 
+/// The current form handlers, swapped when `content/forms/` changes.
+pub type ApiSlot = Arc<RwLock<Option<Arc<App>>>>;
+
 /// What the HTTP handlers share.
 #[derive(Clone)]
 pub struct ServerState {
@@ -39,10 +42,14 @@ pub struct ServerState {
     pub files: Files,
     /// Tells browsers to reload.
     pub reload: broadcast::Sender<u64>,
-    /// The form handlers mounted at `/api`, with the embedded store.
-    pub api: Option<Arc<App>>,
+    /// The form handlers mounted at `/api`, with the embedded store; replaced when a form
+    /// definition changes.
+    pub api: ApiSlot,
     /// The identity stamped on staff submissions made through this local server.
     pub staff: Option<StaffIdentity>,
+    /// Turns true when the server is asked to stop, ending the live-reload streams that
+    /// open browser tabs hold, so Ctrl+C stops the server at once.
+    pub stopping: tokio::sync::watch::Receiver<bool>,
 }
 
 /// Settings for `serve`.
@@ -87,10 +94,13 @@ pub async fn run(options: ServeOptions) -> Result<()> {
         settings: Settings::from_env(),
         routes: None,
     };
+    let api_slot: ApiSlot = Arc::new(RwLock::new(Some(Arc::new(api))));
+    let (stop, stopping) = tokio::sync::watch::channel(false);
     let state = ServerState {
+        stopping,
         files: files.clone(),
         reload: reload.clone(),
-        api: Some(Arc::new(api)),
+        api: api_slot.clone(),
         staff: options.staff.clone(),
     };
     let app = router(state);
@@ -105,18 +115,23 @@ pub async fn run(options: ServeOptions) -> Result<()> {
     let watch_root = options.root.clone();
     let content_dir = config.content_path(&options.root);
     std::thread::spawn(move || {
-        if let Err(e) = watch(&watch_root, &content_dir, site, files, reload) {
+        if let Err(e) = watch(&watch_root, &content_dir, site, files, reload, api_slot) {
             eprintln!("文件监视停止：{e:#}");
         }
     });
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown())
-        .await?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown(stop))
+    .await?;
     Ok(())
 }
 
-async fn shutdown() {
+async fn shutdown(stop: tokio::sync::watch::Sender<bool>) {
     let _ = tokio::signal::ctrl_c().await;
+    println!("正在停止……");
+    let _ = stop.send(true);
 }
 
 /// The router for built files and the live-reload stream; `/api` is mounted beside it.
@@ -131,9 +146,14 @@ pub fn router(state: ServerState) -> Router {
 
 async fn live_reload(State(state): State<ServerState>) -> Response {
     let mut receiver = state.reload.subscribe();
+    let mut stopping = state.stopping.clone();
     let stream = async_stream(move |tx| async move {
         loop {
-            match receiver.recv().await {
+            let next = tokio::select! {
+                next = receiver.recv() => next,
+                _ = stopping.wait_for(|stop| *stop) => break,
+            };
+            match next {
                 Ok(n) => {
                     if tx.send(format!("data: {n}\n\n")).await.is_err() {
                         break;
@@ -185,7 +205,8 @@ async fn api(State(state): State<ServerState>, request: Request) -> Response {
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .cloned();
-    let Some(app) = state.api.clone() else {
+    let current = state.api.read().unwrap_or_else(|e| e.into_inner()).clone();
+    let Some(app) = current else {
         return (StatusCode::NOT_FOUND, "表单服务未启用").into_response();
     };
     let (parts, body) = request.into_parts();
@@ -360,13 +381,41 @@ fn quick_rebuild(site: &mut Site, paths: &[PathBuf]) -> Option<Vec<(String, Vec<
     Some(updates)
 }
 
+/// Reads the form definitions again and swaps in handlers that use them, on the same store.
+/// A definition with a mistake keeps the old handlers and says why.
+fn reload_forms(dir: &Path, api: &ApiSlot) {
+    let forms = match Forms::load_dir(dir) {
+        Ok(forms) => forms,
+        Err(e) => {
+            eprintln!("表单定义有误，继续使用原来的定义：{e:#}");
+            return;
+        }
+    };
+    let mut slot = api.write().unwrap_or_else(|e| e.into_inner());
+    if let Some(old) = slot.as_ref() {
+        let fresh = App {
+            forms: Arc::new(forms),
+            store: old.store.clone(),
+            settings: old.settings.clone(),
+            routes: old.routes,
+        };
+        *slot = Some(Arc::new(fresh));
+        println!("已重新读取表单定义");
+    }
+}
+
 fn watch(
     root: &Path,
     content: &Path,
     site: Arc<Mutex<Site>>,
     files: Files,
     reload: broadcast::Sender<u64>,
+    api: ApiSlot,
 ) -> Result<()> {
+    let forms_dir = content
+        .join("forms")
+        .canonicalize()
+        .unwrap_or_else(|_| content.join("forms"));
     let (tx, rx) = std::sync::mpsc::channel();
     let mut watcher = notify::recommended_watcher(tx)?;
     for dir in [
@@ -402,6 +451,9 @@ fn watch(
         paths.dedup();
         if paths.is_empty() {
             continue;
+        }
+        if paths.iter().any(|p| p.starts_with(&forms_dir)) {
+            reload_forms(&forms_dir, &api);
         }
         match rebuild(&site, &files, Some(&paths)) {
             Ok(()) => {

@@ -152,8 +152,11 @@ fn parse_call(text: &str, kind_of: &dyn Fn(&str) -> Option<Kind>) -> Result<Opti
     };
     cursor.skip_space();
     let name = cursor.ident();
-    if name.is_empty() || name == "end" || kind_of(&name).is_none() {
+    if name.is_empty() || name == "end" {
         return Ok(None);
+    }
+    if kind_of(&name).is_none() {
+        return unknown_call(&mut cursor, &name, close);
     }
     cursor.skip_space();
     if !cursor.eat("(") {
@@ -185,6 +188,23 @@ fn parse_call(text: &str, kind_of: &dyn Fn(&str) -> Option<Kind>) -> Result<Opti
         },
         used,
     )))
+}
+
+/// A call of a name that has no template: an error when it is written like a shortcode
+/// call (so a typo is not published as raw text), left alone otherwise.
+fn unknown_call(cursor: &mut Cursor<'_>, name: &str, close: &str) -> Result<Option<(Call, usize)>> {
+    cursor.skip_space();
+    if !cursor.eat("(") || cursor.args().is_err() {
+        return Ok(None);
+    }
+    cursor.skip_space();
+    if !cursor.eat(close) {
+        return Ok(None);
+    }
+    bail!(
+        "找不到短代码 `{name}`：templates/shortcodes/ 中没有 {name}.html 或 {name}.md。\
+         请检查名字；如要原样显示，请写成 {{{{/* {name}(…) */}}}}"
+    )
 }
 
 fn find_end_tag(text: &str) -> Option<(usize, usize)> {
@@ -351,8 +371,17 @@ mod tests {
 
     #[test]
     fn leaves_unknown_names_and_escapes_alone() {
-        let out = run("{{ page.title }} {{/* note() */}} {x}");
-        assert_eq!(out.markdown, "{{ page.title }} {{ note() }} {x}");
+        let out = run("{{ page.title }} {{/* note() */}} {x} {{ nosuch }}");
+        assert_eq!(
+            out.markdown,
+            "{{ page.title }} {{ note() }} {x} {{ nosuch }}"
+        );
+    }
+
+    #[test]
+    fn errors_on_calls_of_unknown_shortcodes() {
+        let err = expand("{{ nosuch(a=1) }}", &kinds, &mut |_| Ok(String::new())).unwrap_err();
+        assert!(err.to_string().contains("nosuch"), "{err}");
     }
 
     #[test]

@@ -878,12 +878,16 @@ impl<'a> BodyRenderer<'a> {
             .summary
             .map(|s| shortcode::restore(&s, &expanded.html));
         let text = markdown::plain_text(&html);
+        let duplicates = rendered.duplicate_ids.iter().map(|id| {
+            format!("小标题锚点 `{{#{id}}}` 用了不止一次：同一页的锚点不能重复，请改成不同的名字")
+        });
         let errors = rendered
             .broken_links
             .iter()
             .map(|l| {
                 format!("链接 `{l}` 指向的内容文件不存在：请写成 @/栏目/文件名.md，路径相对于 content 目录")
             })
+            .chain(duplicates)
             .collect();
         let body = Body {
             word_count: cjk::word_count(&text),
@@ -956,23 +960,51 @@ fn toml_to_json(table: &toml::Table) -> Value {
 }
 
 fn check_unique_paths(content: &Content, problems: &mut Vec<Problem>) {
-    let mut seen: HashMap<&str, &str> = HashMap::new();
+    let mut seen: HashMap<String, &str> = HashMap::new();
     let pages = content
         .pages
         .iter()
-        .map(|p| (p.path.as_str(), p.relative_path.as_str()));
+        .map(|p| (p.path.clone(), p.relative_path.as_str()));
     let sections = content
         .sections
         .iter()
-        .map(|s| (s.path.as_str(), s.relative_path.as_str()));
+        .map(|s| (s.path.clone(), s.relative_path.as_str()));
     for (path, file) in sections.chain(pages) {
-        if let Some(other) = seen.insert(path, file) {
+        if let Some(other) = seen.insert(path.clone(), file) {
             problems.push(Problem {
                 file: format!("content/{file}"),
                 message: format!(
                     "网址 `{path}` 与 `content/{other}` 重复：请修改其中一个的 slug 或 path"
                 ),
             });
+        }
+    }
+    // An alias must not hide a page or another alias: the redirect would replace it.
+    let aliases = content
+        .pages
+        .iter()
+        .map(|p| (&p.meta.aliases, p.relative_path.as_str()))
+        .chain(
+            content
+                .sections
+                .iter()
+                .map(|s| (&s.meta.aliases, s.relative_path.as_str())),
+        );
+    for (list, file) in aliases {
+        for alias in list {
+            let path = if alias.ends_with(".html") {
+                format!("/{}", alias.trim_matches('/'))
+            } else {
+                format!("/{}/", alias.trim_matches('/')).replace("//", "/")
+            };
+            if let Some(other) = seen.insert(path.clone(), file) {
+                problems.push(Problem {
+                    file: format!("content/{file}"),
+                    message: format!(
+                        "别名 `{alias}` 与 `content/{other}` 的网址或别名相同：跳转会盖住那个页面，请换一个别名"
+                    ),
+                });
+            }
         }
     }
 }
