@@ -10,11 +10,11 @@ use beian_functions::forms::{FieldKind, FormDef, Forms};
 use beian_functions::submission::Submission;
 use beian_functions::validate;
 use beian_functions::validation::{self, Outcome};
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use serde_json::{json, Value as Json};
 
 /// A fixed "today", so ID numbers born later are in the future whatever the clock says.
-const TODAY: &str = "2025-06-01";
+const TODAY: &str = "2026-06-01";
 
 fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -1003,5 +1003,54 @@ fn browser_and_server_list_the_same_errors_for_every_empty_real_form() {
             "form `{}`: {outcome}",
             def.id
         );
+    }
+}
+
+#[test]
+fn browser_and_server_agree_on_years_repeated_people_and_minimum_age() {
+    let forms = real_forms();
+    let staff = forms.get("staff-filing").expect("the staff form");
+    let pay = forms.get("annual-pay").expect("the pay form");
+    let filled = filled_with_examples(staff);
+    let row = filled["groups"]["staff"][0].clone();
+    let with_rows = |rows: Vec<Json>| {
+        let mut s = filled.clone();
+        s["groups"]["staff"] = json!(rows);
+        s
+    };
+    let mut changed = row.clone();
+    changed["name"] = json!("李四");
+    // Someone born in 2015 is 10 at a contract starting in 2026.
+    let mut child = row.clone();
+    child["id_number"] = json!("150102201501010015");
+    child["birth_date"] = json!("2015-01-01");
+    let mut ends_before_start = row.clone();
+    ends_before_start["filing_type"] = json!("解除");
+    ends_before_start["end_date"] = json!("2025-01-01");
+    ends_before_start["end_reason"] = json!("协商一致");
+    let this_year = today().year().to_string();
+    let mut report = filled_with_examples(pay);
+    report["fields"]["report_year"] = json!(this_year);
+
+    let table: Vec<(&FormDef, Json, &str)> = vec![
+        (
+            staff,
+            with_rows(vec![row.clone(), changed]),
+            "与第 1 个职工相同",
+        ),
+        (staff, with_rows(vec![child]), "未满 16 周岁"),
+        (
+            staff,
+            with_rows(vec![ends_before_start]),
+            "不能早于合同起始日期",
+        ),
+        (pay, report, "应早于今年"),
+    ];
+    let cases: Vec<(&FormDef, Json)> = table.iter().map(|(d, s, _)| (*d, s.clone())).collect();
+    let outcomes = assert_agreement(&cases);
+    for ((_, submission, fragment), outcome) in table.iter().zip(&outcomes) {
+        assert_eq!(outcome["outcome"], "rejected", "{submission}: {outcome}");
+        let messages = outcome["errors"].to_string();
+        assert!(messages.contains(fragment), "{fragment} not in {messages}");
     }
 }

@@ -205,6 +205,35 @@ pub enum Rule {
         /// The fields that add up to it.
         parts: Vec<String>,
     },
+    /// A year (a whole number) before the current year, such as the year a report covers.
+    BeforeCurrentYear {
+        /// The group the field is in.
+        #[serde(default)]
+        group: Option<String>,
+        /// The year field.
+        field: String,
+    },
+    /// No two rows of a group have the same value in `field` (the same person twice).
+    Unique {
+        /// The group.
+        group: String,
+        /// The field that must differ.
+        field: String,
+    },
+    /// The person with the ID number in `id` is at least `years` old on the date in `on`
+    /// (or today).
+    MinAge {
+        /// The group the fields are in.
+        #[serde(default)]
+        group: Option<String>,
+        /// The ID number field.
+        id: String,
+        /// The least age.
+        years: u32,
+        /// The date field the age is reckoned on.
+        #[serde(default)]
+        on: Option<String>,
+    },
     /// A unit with one of `values` in `field` need not file this form: it is told so,
     /// and nothing is stored.
     ExemptIf {
@@ -347,6 +376,11 @@ impl FormDef {
                 std::iter::once(total).chain(parts).collect(),
             ),
             Rule::ExemptIf { field, .. } => (None, vec![field]),
+            Rule::BeforeCurrentYear { group, field } => (group.as_ref(), vec![field]),
+            Rule::Unique { group, field } => (Some(group), vec![field]),
+            Rule::MinAge { group, id, on, .. } => {
+                (group.as_ref(), std::iter::once(id).chain(on).collect())
+            }
         };
         for name in names {
             let found = match group {

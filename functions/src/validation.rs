@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 
 use crate::forms::{Field, FieldKind, FormDef, Rule};
@@ -445,6 +445,89 @@ fn apply_rules(
                                 "应等于{}之和（{sum}），现在是 {sum_total}：请核对",
                                 names.join("、")
                             ),
+                        ));
+                    }
+                }
+            }
+            Rule::BeforeCurrentYear { group, field } => {
+                let this_year = i64::from(today.year());
+                for (map, name) in scopes(group, fields, groups, def) {
+                    let Some(year) = text(map, field).and_then(|y| y.parse::<i64>().ok()) else {
+                        continue;
+                    };
+                    let (target, label) = name(field);
+                    if year >= this_year && !has_error(errors, &target) {
+                        errors.push(error(
+                            &target,
+                            &label,
+                            format!(
+                                "应早于今年（{this_year} 年）：请填写已经结束的年度，例如 {}",
+                                this_year - 1
+                            ),
+                        ));
+                    }
+                }
+            }
+            Rule::Unique { group, field } => {
+                let Some(def_group) = def.group(group) else {
+                    continue;
+                };
+                let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+                for (n, (index, row)) in groups
+                    .get(group)
+                    .map(Vec::as_slice)
+                    .unwrap_or(&[])
+                    .iter()
+                    .enumerate()
+                {
+                    let Some(value) = text(row, field) else {
+                        continue;
+                    };
+                    if let Some(first) = seen.get(&value) {
+                        let label = def_group
+                            .fields
+                            .iter()
+                            .find(|f| &f.key == field)
+                            .map(|f| f.label.as_str())
+                            .unwrap_or("");
+                        errors.push(error(
+                            &row_name(group, *index, field),
+                            &format!("第 {} 个{}：{label}", n + 1, def_group.row_label),
+                            format!(
+                                "与第 {first} 个{}相同：同一人只需填一行，请删除重复的一行",
+                                def_group.row_label
+                            ),
+                        ));
+                    } else {
+                        seen.insert(value, n + 1);
+                    }
+                }
+            }
+            Rule::MinAge {
+                group,
+                id,
+                years,
+                on,
+            } => {
+                for (map, name) in scopes(group, fields, groups, def) {
+                    let Some(number) = text(map, id) else {
+                        continue;
+                    };
+                    let Ok(info) = validate::check_id_number(&number, today) else {
+                        continue;
+                    };
+                    let day = on
+                        .as_ref()
+                        .and_then(|k| text(map, k))
+                        .and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok())
+                        .unwrap_or(today);
+                    let age = day.years_since(info.birth).unwrap_or(0);
+                    let (target, label) = name(id);
+                    if age < *years && !has_error(errors, &target) {
+                        errors.push(error(
+                            &target,
+                            &label,
+                            format!("按此号码，此人在 {day} 未满 {years} 周岁，不能建立劳动关系：请核对号码或日期"),
                         ));
                     }
                 }

@@ -1124,8 +1124,58 @@
     }
   };
 
+  RULES.before_current_year = function (rule, scope, context, errors) {
+    var year = textValue(scope.values, rule.field);
+    if (year === null || !/^-?[0-9]+$/.test(year)) return;
+    var thisYear = parseInt(context.today.slice(0, 4), 10);
+    var target = scope.name(rule.field);
+    if (parseInt(year, 10) < thisYear || hasError(errors, target[0])) return;
+    errors.push(error(target[0], target[1],
+      '应早于今年（' + thisYear + ' 年）：请填写已经结束的年度，例如 ' + (thisYear - 1)));
+  };
+
+  RULES.min_age = function (rule, scope, context, errors) {
+    var number = textValue(scope.values, rule.id);
+    if (number === null) return;
+    var info = checkIdNumber(number, context.today);
+    if (!info.ok) return;
+    var day = rule.on != null ? textValue(scope.values, rule.on) : null;
+    if (day === null || !/^[0-9]{4}-[0-9]{2}-[0-9]{2}$/.test(day)) day = context.today;
+    var birth = info.value.birth;
+    var age = parseInt(day.slice(0, 4), 10) - parseInt(birth.slice(0, 4), 10);
+    if (day.slice(5) < birth.slice(5)) age -= 1;
+    var target = scope.name(rule.id);
+    if (age >= rule.years || hasError(errors, target[0])) return;
+    errors.push(error(target[0], target[1], '按此号码，此人在 ' + day + ' 未满 ' + rule.years +
+      ' 周岁，不能建立劳动关系：请核对号码或日期'));
+  };
+
+  /** `unique` looks across the rows of its group, so it is not applied row by row. */
+  function applyUnique(definition, rule, groups, errors) {
+    var group = findGroup(definition, rule.group);
+    if (!group) return;
+    var label = '';
+    group.fields.forEach(function (f) { if (f.key === rule.field) label = f.label; });
+    var seen = {};
+    (groups[rule.group] || []).forEach(function (kept, n) {
+      var value = textValue(kept.values, rule.field);
+      if (value === null) return;
+      if (Object.prototype.hasOwnProperty.call(seen, value)) {
+        errors.push(error(rowName(rule.group, kept.index, rule.field),
+          '第 ' + (n + 1) + ' 个' + group.row_label + '：' + label,
+          '与第 ' + seen[value] + ' 个' + group.row_label + '相同：同一人只需填一行，请删除重复的一行'));
+      } else {
+        seen[value] = n + 1;
+      }
+    });
+  }
+
   function applyRules(definition, fields, groups, context, errors) {
     (definition.rules || []).forEach(function (rule) {
+      if (rule.kind === 'unique') {
+        applyUnique(definition, rule, groups, errors);
+        return;
+      }
       var apply = RULES[rule.kind];
       if (!apply) return;
       scopes(definition, rule.group, fields, groups).forEach(function (scope) {
