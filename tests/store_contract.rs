@@ -258,7 +258,7 @@ async fn put_then_get_returns_the_record_exactly(fixture: Fixture) {
     // `name`, `status` and `date` are DynamoDB reserved words (C22); the ID and the
     // landline look like numbers (C26); the optional remark was left empty and is absent
     // (C23), not stored as an empty string.
-    let mut first = record("K7QM-3XRT-9HAC", "employment", "2026-12-01T09:30:00+08:00");
+    let mut first = record("K7QM-3XRT-9HAP", "employment", "2026-12-01T09:30:00+08:00");
     first.idempotency_key = Some("idem-1".into());
     stored(&store, &first).await;
 
@@ -287,7 +287,7 @@ async fn doesnt_find_what_was_never_stored(fixture: Fixture) {
 
 async fn stores_a_correction_beside_the_first_version(fixture: Fixture) {
     let store = fixture.store;
-    let first = record("K7QM-3XRT-9HAC", "employment", "2026-12-01T09:30:00+08:00");
+    let first = record("K7QM-3XRT-9HAP", "employment", "2026-12-01T09:30:00+08:00");
     let second = correction(&first, "2026-12-02T14:00:00+08:00");
     stored(&store, &first).await;
     stored(&store, &second).await;
@@ -305,7 +305,7 @@ async fn stores_a_correction_beside_the_first_version(fixture: Fixture) {
 
 async fn errors_on_storing_a_version_again(fixture: Fixture) {
     let store = fixture.store;
-    let first = record("K7QM-3XRT-9HAC", "employment", "2026-12-01T09:30:00+08:00");
+    let first = record("K7QM-3XRT-9HAP", "employment", "2026-12-01T09:30:00+08:00");
     stored(&store, &first).await;
 
     let mut again = first.clone();
@@ -320,7 +320,7 @@ async fn errors_on_storing_a_version_again(fixture: Fixture) {
 
 async fn errors_on_a_version_after_a_missing_one(fixture: Fixture) {
     let store = fixture.store;
-    let first = record("K7QM-3XRT-9HAC", "employment", "2026-12-01T09:30:00+08:00");
+    let first = record("K7QM-3XRT-9HAP", "employment", "2026-12-01T09:30:00+08:00");
     stored(&store, &first).await;
 
     let mut third = correction(&first, "2026-12-02T14:00:00+08:00");
@@ -349,7 +349,7 @@ async fn errors_on_a_correction_for_an_unknown_reference(fixture: Fixture) {
 
 async fn stores_once_for_the_same_idempotency_key(fixture: Fixture) {
     let store = fixture.store;
-    let mut first = record("K7QM-3XRT-9HAC", "employment", "2026-12-01T09:30:00+08:00");
+    let mut first = record("K7QM-3XRT-9HAP", "employment", "2026-12-01T09:30:00+08:00");
     first.idempotency_key = Some("same-click".into());
     let mut repeat = record("M2N3-P4Q5-R6S7", "employment", "2026-12-01T09:30:01+08:00");
     repeat.idempotency_key = Some("same-click".into());
@@ -364,7 +364,7 @@ async fn stores_once_for_the_same_idempotency_key(fixture: Fixture) {
 
 async fn stores_twice_for_different_idempotency_keys(fixture: Fixture) {
     let store = fixture.store;
-    let mut first = record("K7QM-3XRT-9HAC", "employment", "2026-12-01T09:30:00+08:00");
+    let mut first = record("K7QM-3XRT-9HAP", "employment", "2026-12-01T09:30:00+08:00");
     first.idempotency_key = Some("click-1".into());
     let mut second = record("M2N3-P4Q5-R6S7", "employment", "2026-12-01T09:30:01+08:00");
     second.idempotency_key = Some("click-2".into());
@@ -477,7 +477,7 @@ async fn limits_hits_in_each_window(fixture: Fixture) {
 }
 
 async fn keeps_everything_after_reopening(fixture: Fixture) {
-    let mut first = record("K7QM-3XRT-9HAC", "employment", "2026-12-01T09:30:00+08:00");
+    let mut first = record("K7QM-3XRT-9HAP", "employment", "2026-12-01T09:30:00+08:00");
     first.idempotency_key = Some("before-restart".into());
     let second = correction(&first, "2026-12-02T14:00:00+08:00");
     stored(&fixture.store, &first).await;
@@ -517,7 +517,7 @@ async fn stores_long_chinese_text_up_to_the_item_limit(fixture: Fixture) {
     let store = fixture.store;
     // C25: 130,000 characters of 备 are 390,000 UTF-8 bytes, under DynamoDB's 400 KB;
     // 140,000 are 420,000 bytes, over it, though a count of characters would pass both.
-    let mut fits = record("K7QM-3XRT-9HAC", "employment", "2026-12-01T09:30:00+08:00");
+    let mut fits = record("K7QM-3XRT-9HAP", "employment", "2026-12-01T09:30:00+08:00");
     fits.data["fields"]["remark"] = json!("备".repeat(130_000));
     stored(&store, &fits).await;
     assert_eq!(store.get(&fits.reference).await.unwrap(), Some(fits));
@@ -613,7 +613,7 @@ mod dynamo_table {
     async fn stores_the_documented_item_layout() {
         let fixture = Fixture::dynamo().await;
         let (client, table) = table_of(&fixture);
-        let mut first = record("K7QM-3XRT-9HAC", "employment", "2026-12-01T09:30:00+08:00");
+        let mut first = record("K7QM-3XRT-9HAP", "employment", "2026-12-01T09:30:00+08:00");
         first.idempotency_key = Some("click-1".into());
         stored(&fixture.store, &first).await;
         stored(
@@ -622,25 +622,25 @@ mod dynamo_table {
         )
         .await;
 
-        let v1 = raw_item(&client, &table, "SUB#K7QM-3XRT-9HAC", "V#000001")
+        let v1 = raw_item(&client, &table, "SUB#K7QM-3XRT-9HAP", "V#000001")
             .await
             .expect("version 1");
         let s = |item: &Item, name: &str| item[name].as_s().cloned().unwrap();
         assert_eq!(s(&v1, "gsi1pk"), "FORM#employment");
-        assert_eq!(s(&v1, "gsi1sk"), "2026-12-01T09:30:00+08:00#K7QM-3XRT-9HAC");
+        assert_eq!(s(&v1, "gsi1sk"), "2026-12-01T09:30:00+08:00#K7QM-3XRT-9HAP");
         assert_eq!(s(&v1, "channel"), "窗口代录");
         assert_eq!(v1["version"].as_n().unwrap(), "1");
         // The data are one string of JSON: the ID is text, never a number.
         assert!(s(&v1, "data").contains("\"110101199003071233\""));
 
-        let v2 = raw_item(&client, &table, "SUB#K7QM-3XRT-9HAC", "V#000002")
+        let v2 = raw_item(&client, &table, "SUB#K7QM-3XRT-9HAP", "V#000002")
             .await
             .expect("version 2");
         assert!(
             !v2.contains_key("gsi1pk"),
             "only first versions are indexed"
         );
-        let audit = raw_item(&client, &table, "SUB#K7QM-3XRT-9HAC", "AUDIT#000002")
+        let audit = raw_item(&client, &table, "SUB#K7QM-3XRT-9HAP", "AUDIT#000002")
             .await
             .expect("the audit event of version 2");
         assert_eq!(s(&audit, "time"), "2026-12-02T14:00:00+08:00");
@@ -649,7 +649,7 @@ mod dynamo_table {
         let idem = raw_item(&client, &table, "IDEM#click-1", "IDEM")
             .await
             .expect("the idempotency key");
-        assert_eq!(s(&idem, "reference"), "K7QM-3XRT-9HAC");
+        assert_eq!(s(&idem, "reference"), "K7QM-3XRT-9HAP");
         let expires: u64 = idem["expires_at"].as_n().unwrap().parse().unwrap();
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -674,7 +674,7 @@ mod dynamo_table {
             .await
             .unwrap();
 
-        let mut fresh = record("K7QM-3XRT-9HAC", "employment", "2026-12-01T09:30:00+08:00");
+        let mut fresh = record("K7QM-3XRT-9HAP", "employment", "2026-12-01T09:30:00+08:00");
         fresh.idempotency_key = Some("yesterday".into());
         stored(&fixture.store, &fresh).await;
         assert_eq!(
@@ -691,9 +691,9 @@ mod dynamo_table {
         let err = fixture.store.put(no_reference).await.unwrap_err();
         assert!(err.to_string().contains("受理编号为空"), "{err}");
 
-        let no_form = record("K7QM-3XRT-9HAC", "", "2026-12-01T09:30:00+08:00");
+        let no_form = record("K7QM-3XRT-9HAP", "", "2026-12-01T09:30:00+08:00");
         let err = fixture.store.put(no_form).await.unwrap_err();
         assert!(err.to_string().contains("表单编号为空"), "{err}");
-        assert_eq!(fixture.store.get("K7QM-3XRT-9HAC").await.unwrap(), None);
+        assert_eq!(fixture.store.get("K7QM-3XRT-9HAP").await.unwrap(), None);
     }
 }

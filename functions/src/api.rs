@@ -174,11 +174,20 @@ impl App {
         let found = route(&request.method, &path).filter(|_| allowed);
         let Some(found) = found else {
             if known_path(&path) && allowed {
-                return error_response(
+                let mut response = error_response(
                     json,
                     StatusCode::METHOD_NOT_ALLOWED,
                     "不支持这种请求方法：提交表单请用 POST，查看请用 GET",
                 );
+                let allow = if route(&Method::POST, &path).is_some() {
+                    "POST"
+                } else {
+                    "GET, HEAD"
+                };
+                response
+                    .headers_mut()
+                    .insert(header::ALLOW, HeaderValue::from_static(allow));
+                return response;
             }
             return error_response(json, StatusCode::NOT_FOUND, "没有这个接口地址：请核对网址");
         };
@@ -416,12 +425,9 @@ impl App {
             return response;
         }
         let decoded = percent_encoding_decode(raw);
-        let Some(reference) = reference::parse(&decoded) else {
-            return error_response(
-                json,
-                StatusCode::NOT_FOUND,
-                "受理编号有误：编号共 12 位，由数字和字母组成，请核对后再查",
-            );
+        let reference = match reference::check(&decoded) {
+            Ok(reference) => reference,
+            Err(problem) => return error_response(json, StatusCode::NOT_FOUND, problem.message()),
         };
         let record = match self.store.get(&reference).await {
             Ok(Some(record)) => record,
@@ -686,12 +692,9 @@ fn lookup_redirect(request: &ApiRequest, json: bool) -> ApiResponse {
                 .map(|(_, v)| v.into_owned())
         })
         .unwrap_or_default();
-    let Some(reference) = reference::parse(&typed) else {
-        return error_response(
-            json,
-            StatusCode::NOT_FOUND,
-            "受理编号有误：编号共 12 位，由数字和字母组成，请核对后再查",
-        );
+    let reference = match reference::check(&typed) {
+        Ok(reference) => reference,
+        Err(problem) => return error_response(json, StatusCode::NOT_FOUND, problem.message()),
     };
     let mut response = Response::new(Vec::new());
     *response.status_mut() = StatusCode::SEE_OTHER;

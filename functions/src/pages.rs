@@ -697,7 +697,7 @@ pub fn receipt_page(def: Option<&FormDef>, record: &Record, just_submitted: bool
     );
     review_row(&mut body, "表单", title);
     review_row(&mut body, "状态", &record.status);
-    review_row(&mut body, "经办时间", &record.audit.time.replace('T', " "));
+    review_row(&mut body, "经办时间", &shown_time(&record.audit.time));
     review_row(&mut body, "办理渠道", record.audit.channel.label());
     if let Some(def) = def {
         for (label, value) in masked_summary(def, &record.data) {
@@ -725,6 +725,14 @@ pub fn receipt_page(def: Option<&FormDef>, record: &Record, just_submitted: bool
         ),
         &body,
     )
+}
+
+/// A stamp time as a reader wants it: `2026-12-05 01:08:52（北京时间）`.
+fn shown_time(rfc3339: &str) -> String {
+    match chrono::DateTime::parse_from_rfc3339(rfc3339) {
+        Ok(time) => format!("{}（北京时间）", time.format("%Y-%m-%d %H:%M:%S")),
+        Err(_) => rfc3339.to_string(),
+    }
 }
 
 /// The page for a unit that need not file the form.

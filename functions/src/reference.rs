@@ -1,5 +1,5 @@
 //! Reference numbers a person can read over the phone: twelve characters in three groups
-//! (`K7QM-3XRT-9HAC`), from an alphabet without look-alikes (no 0/O, 1/I/L, U), the last
+//! (`K7QM-3XRT-9HAP`), from an alphabet without look-alikes (no 0/O, 1/I/L, U), the last
 //! one a check character, so a mistyped reference is caught before any look-up.
 //!
 //! Eleven random characters from 30 give about 54 bits: with look-ups rate-limited,
@@ -23,21 +23,50 @@ pub fn generate() -> String {
     format_groups(&body, check)
 }
 
-/// Normalises what a person typed (spaces, lower case, missing or extra hyphens, O for 0
-/// and I/L for 1 are not in the alphabet, so they are rejected) and checks the check
-/// character. Gives the reference in its standard form.
+/// Why a typed reference is not one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Problem {
+    /// Not twelve characters from the alphabet.
+    Shape,
+    /// The check character does not match: a character was misheard or mistyped.
+    Check,
+}
+
+impl Problem {
+    /// What to tell the person.
+    pub fn message(self) -> &'static str {
+        match self {
+            Problem::Shape => "受理编号有误：编号共 12 位，由数字和大写字母组成（不含 0、1、I、L、O、U），请核对后再查",
+            Problem::Check => "受理编号中有一位不对（最后一位是校验位，对不上）：请逐位核对后再查",
+        }
+    }
+}
+
+/// Normalises what a person typed (spaces, lower case, full-width characters, missing or
+/// extra hyphens; O for 0 and I/L for 1 are not in the alphabet, so they are rejected) and
+/// checks the check character. Gives the reference in its standard form.
 pub fn parse(input: &str) -> Option<String> {
+    check(input).ok()
+}
+
+/// Like `parse`, saying what is wrong.
+pub fn check(input: &str) -> Result<String, Problem> {
+    use unicode_normalization::UnicodeNormalization;
     let chars: Vec<u8> = input
-        .chars()
-        .filter(|c| !matches!(c, '-' | ' ' | '\u{3000}' | '－' | '—'))
+        .nfkc()
+        .filter(|c| !matches!(c, '-' | ' ' | '\u{3000}' | '—' | '\u{2010}'..='\u{2015}'))
         .map(|c| c.to_ascii_uppercase())
         .map(|c| if c.is_ascii() { c as u8 } else { b'?' })
         .collect();
     if chars.len() != RANDOM_LEN + 1 || !chars.iter().all(|c| ALPHABET.contains(c)) {
-        return None;
+        return Err(Problem::Shape);
     }
     let (body, check) = chars.split_at(RANDOM_LEN);
-    (check_char(body) == check[0]).then(|| format_groups(body, check[0]))
+    if check_char(body) == check[0] {
+        Ok(format_groups(body, check[0]))
+    } else {
+        Err(Problem::Check)
+    }
 }
 
 fn value(c: u8) -> usize {
@@ -99,6 +128,18 @@ mod tests {
                 assert_eq!(parse(std::str::from_utf8(&changed).unwrap()), None);
             }
         }
+    }
+
+    #[test]
+    fn accepts_full_width_input_and_says_when_only_the_check_fails() {
+        let r = generate();
+        let wide: String = r
+            .chars()
+            .map(|c| char::from_u32(c as u32 - 0x21 + 0xFF01).unwrap())
+            .collect();
+        assert_eq!(parse(&wide).as_deref(), Some(r.as_str()));
+        assert_eq!(check("K7QM-3XRT-9HAC"), Err(Problem::Check));
+        assert_eq!(parse("K7QM-3XRT-9HAP").as_deref(), Some("K7QM-3XRT-9HAP"));
     }
 
     #[test]

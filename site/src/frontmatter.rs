@@ -157,6 +157,10 @@ pub fn parse<T: serde::de::DeserializeOwned>(front: &str) -> Result<T> {
             .map(|s| front[..s.start.min(front.len())].matches('\n').count() + 1);
         let hint = if msg.contains("unknown field") {
             "自定义的设置项请放到 [extra] 表下面"
+        } else if msg.contains("expected i64") || msg.contains("expected u") {
+            "这一项应填整数，例如 weight = 3，不加引号"
+        } else if msg.contains("expected a boolean") {
+            "这一项应填 true 或 false，不加引号"
         } else {
             "请按 TOML 语法修改：文字要加英文引号，日期写成 2025-01-31"
         };

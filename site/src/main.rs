@@ -82,7 +82,7 @@ enum Command {
         /// Read from this DynamoDB table instead (needs the `dynamodb` feature).
         #[arg(long)]
         dynamodb_table: Option<String>,
-        /// The file to write (default export-FORM-DATE.EXT in the current folder).
+        /// The file to write (default export-FORM-DATE.EXT beside the store file).
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
@@ -170,6 +170,9 @@ fn build(root: &Path, output_dir: &Path, base_url: Option<String>) -> Result<Exi
         dir: output_dir.to_path_buf(),
     })?;
     let ok = print_problems(&report);
+    if !site.config.base_url.contains("://") {
+        println!("提示：base_url 不是完整网址，sitemap.xml 和 robots.txt 中的地址将是相对地址；发布时请用 --base-url https://… 构建");
+    }
     println!(
         "已写入 {} 个文件到 `{}`，用时 {} 毫秒",
         report.files,
@@ -265,7 +268,12 @@ fn export(
                         store.display()
                     );
                 }
-                Arc::new(EmbeddedStore::open(store)?)
+                Arc::new(EmbeddedStore::open(store).with_context(|| {
+                    format!(
+                        "无法打开 `{}`：如果 beian serve 正在运行，请先停止它再导出",
+                        store.display()
+                    )
+                })?)
             }
         };
         Ok::<_, anyhow::Error>(store.list(form, since.as_deref()).await?)
@@ -275,9 +283,19 @@ fn export(
         ExportFormat::Xlsx => (export::to_xlsx(def, &records)?, "xlsx"),
     };
     let today = beian_functions::api::today().format("%Y%m%d");
-    let output = output.unwrap_or_else(|| PathBuf::from(format!("export-{form}-{today}.{ext}")));
+    // By default next to the store, which is kept out of version control.
+    let output = output.unwrap_or_else(|| {
+        let dir = store
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        dir.join(format!("export-{form}-{today}.{ext}"))
+    });
     std::fs::write(&output, bytes).with_context(|| format!("无法写入 `{}`", output.display()))?;
     println!("已导出 {} 份提交到 `{}`", records.len(), output.display());
+    if ext == "csv" {
+        println!("提示：用 Excel 打开 CSV 时，身份证号等长数字会被改成科学计数法；在 Excel 中查看请用 --format xlsx");
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -78,7 +78,8 @@ pub async fn run(options: ServeOptions) -> Result<()> {
 
     let store = EmbeddedStore::open(&options.store).with_context(|| {
         format!(
-            "无法打开数据文件 `{}`：请确认目录可写，或用 --store 换一个位置",
+            "无法打开数据文件 `{}`：可能另一个 beian serve 或 beian export 正在使用它，请先停止那个程序；\
+             也可能目录不可写，可用 --store 换一个位置",
             options.store.display()
         )
     })?;
