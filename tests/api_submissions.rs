@@ -785,3 +785,62 @@ async fn invisible_characters_do_not_fill_a_required_field() {
     assert_eq!(record.data["fields"]["name"], "王芳");
     assert_eq!(record.data["fields"]["dept"], "研发");
 }
+
+#[tokio::test]
+async fn staff_can_accept_a_real_code_failing_its_check_character_with_a_reason() {
+    let t = TestApp::new();
+    let def = t.app.forms.get("annual-pay").unwrap().clone();
+    let mut fields = serde_json::Map::new();
+    for field in def.fields() {
+        fields.insert(
+            field.key.clone(),
+            serde_json::json!(field.example.clone().unwrap_or_default()),
+        );
+    }
+    fields.insert("unit_code".into(), serde_json::json!("91150100MA0R1B2C8A"));
+    let body = serde_json::json!({ "fields": fields, "overrides": { "unit_code": "已核对营业执照原件，代码与执照一致" } });
+
+    // The public cannot override: the reason is dropped and the code refused.
+    let public = t.send(json_post("/api/forms/annual-pay", &body)).await;
+    assert_eq!(public.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    let mut staff_post = json_post("/api/staff/forms/annual-pay", &body);
+    staff_post.identity = Some(staff());
+    let created = t.send(staff_post).await;
+    assert_eq!(created.status(), StatusCode::CREATED, "{}", text(&created));
+    let record = t
+        .store
+        .get(json(&created)["reference"].as_str().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.data["fields"]["unit_code"], "91150100MA0R1B2C8A");
+    assert_eq!(record.data["overrides"][0]["field"], "unit_code");
+    assert_eq!(
+        record.data["overrides"][0]["message"],
+        "已核对营业执照原件，代码与执照一致"
+    );
+    assert_eq!(record.audit.handler, "赵经办");
+
+    // Without a reason, or for a code with a letter not allowed, staff are refused too.
+    let mut no_reason = json_post(
+        "/api/staff/forms/annual-pay",
+        &serde_json::json!({ "fields": fields }),
+    );
+    no_reason.identity = Some(staff());
+    assert_eq!(
+        t.send(no_reason).await.status(),
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    let mut bad = fields.clone();
+    bad.insert("unit_code".into(), serde_json::json!("9115O100MA0R1B2C8F"));
+    let mut bad_post = json_post(
+        "/api/staff/forms/annual-pay",
+        &serde_json::json!({ "fields": bad, "overrides": { "unit_code": "已核对营业执照原件" } }),
+    );
+    bad_post.identity = Some(staff());
+    assert_eq!(
+        t.send(bad_post).await.status(),
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+}

@@ -1054,3 +1054,23 @@ fn browser_and_server_agree_on_years_repeated_people_and_minimum_age() {
         assert!(messages.contains(fragment), "{fragment} not in {messages}");
     }
 }
+
+#[test]
+fn browser_and_server_agree_on_staff_reasons_for_codes_failing_their_check() {
+    let forms = real_forms();
+    let pay = forms.get("annual-pay").expect("the pay form");
+    let mut with_reason = filled_with_examples(pay);
+    with_reason["fields"]["unit_code"] = json!("91150100MA0R1B2C8A");
+    with_reason["overrides"] = json!({ "unit_code": "已核对营业执照原件" });
+    let mut short_reason = with_reason.clone();
+    short_reason["overrides"] = json!({ "unit_code": "核对" });
+    let mut bad_letter = with_reason.clone();
+    bad_letter["fields"]["unit_code"] = json!("9115O100MA0R1B2C8F");
+    let cases = vec![(pay, with_reason), (pay, short_reason), (pay, bad_letter)];
+    let outcomes = assert_agreement(&cases);
+    let kinds: Vec<&str> = outcomes
+        .iter()
+        .map(|o| o["outcome"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(kinds, ["accepted", "rejected", "rejected"]);
+}

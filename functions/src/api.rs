@@ -274,10 +274,14 @@ impl App {
                 &format!("提交的内容超过 {limit} MB：请删减后再提交"),
             );
         }
-        let (submission, controls) = match parse_body(def, request) {
+        let (mut submission, controls) = match parse_body(def, request) {
             Ok(parsed) => parsed,
             Err((status, message)) => return error_response(json, status, &message),
         };
+        if channel == Channel::Online {
+            // Only staff may accept a code whose check character fails.
+            submission.overrides.clear();
+        }
         if controls
             .honeypot
             .as_deref()

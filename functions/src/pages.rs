@@ -161,6 +161,7 @@ pub fn form_fragment(
     action: &str,
 ) -> String {
     let mut html = String::with_capacity(16 * 1024);
+    let staff = action.starts_with("/api/staff/");
     if !errors.is_empty() {
         html.push_str(&error_summary(errors));
     }
@@ -191,6 +192,9 @@ pub fn form_fragment(
                 submission.fields.get(&field.key),
                 errors,
             ));
+            html.push_str(&override_input(
+                field, &field.key, submission, errors, staff,
+            ));
         }
         html.push_str("</fieldset>");
     }
@@ -203,6 +207,8 @@ pub fn form_fragment(
                 .map(Vec::as_slice)
                 .unwrap_or(&[]),
             errors,
+            submission,
+            staff,
         ));
     }
     let _ = write!(
@@ -246,7 +252,13 @@ fn privacy_notice(def: &FormDef) -> String {
     )
 }
 
-fn group_html(group: &Group, rows: &[Row], errors: &[FieldError]) -> String {
+fn group_html(
+    group: &Group,
+    rows: &[Row],
+    errors: &[FieldError],
+    submission: &Submission,
+    staff: bool,
+) -> String {
     let mut html = String::new();
     let _ = write!(html, "<fieldset class=\"form__section form__group\" data-group=\"{}\"><legend class=\"form__legend\">{}</legend>", escape(&group.key), escape(&group.title));
     if let Some(help) = &group.help {
@@ -272,6 +284,7 @@ fn group_html(group: &Group, rows: &[Row], errors: &[FieldError]) -> String {
                 row.get(&field.key),
                 errors,
             ));
+            html.push_str(&override_input(field, &name, submission, errors, staff));
         }
         if count > group.min_rows {
             let _ = write!(
@@ -297,6 +310,31 @@ fn group_html(group: &Group, rows: &[Row], errors: &[FieldError]) -> String {
     }
     html.push_str("</fieldset>");
     html
+}
+
+/// For staff, under a credit code whose only fault may be its check character: a box for
+/// the reason to accept it (real codes like that exist; the reason is stored).
+fn override_input(
+    field: &Field,
+    name: &str,
+    submission: &Submission,
+    errors: &[FieldError],
+    staff: bool,
+) -> String {
+    let is_code = matches!(field.kind, FieldKind::CreditCode | FieldKind::UnitCode);
+    if !staff || !is_code || !errors.iter().any(|e| e.field == name) {
+        return String::new();
+    }
+    let id = format!("{}-override", control_id(name));
+    let value = submission.overrides.get(name).cloned().unwrap_or_default();
+    format!(
+        "<div class=\"field field--override\"><label class=\"field__label\" for=\"{id}\">校验码不符但与执照一致时的登记理由 \
+         <span class=\"field__optional\">经办人员填写</span></label>\
+         <p class=\"field__hint\" id=\"{id}-hint\">核对营业执照原件后，写明理由（至少 4 个字），本次登记会记录理由和经办人。</p>\
+         <input class=\"field__control\" type=\"text\" id=\"{id}\" name=\"_override.{}\" value=\"{}\" aria-describedby=\"{id}-hint\"></div>",
+        escape(name),
+        escape(&value)
+    )
 }
 
 fn field_html(
@@ -499,6 +537,18 @@ pub fn review_page(
         }
         body.push_str("</ul></div>");
     }
+    if !accepted.overrides.is_empty() {
+        body.push_str("<div class=\"notice notice--warning\" role=\"status\"><h2 class=\"notice__title\">按登记理由受理的代码</h2><ul>");
+        for item in &accepted.overrides {
+            let _ = write!(
+                body,
+                "<li>{}：校验码不符，理由：{}</li>",
+                escape(&item.label),
+                escape(&item.message)
+            );
+        }
+        body.push_str("</ul></div>");
+    }
     for set in &def.fieldsets {
         let _ = write!(
             body,
@@ -564,6 +614,14 @@ fn review_row(body: &mut String, label: &str, value: &str) {
 
 fn hidden_inputs(def: &FormDef, submission: &Submission) -> String {
     let mut html = String::new();
+    for (name, reason) in &submission.overrides {
+        let _ = write!(
+            html,
+            "<input type=\"hidden\" name=\"_override.{}\" value=\"{}\">",
+            escape(name),
+            escape(reason)
+        );
+    }
     let mut hidden = |name: &str, value: &str| {
         let _ = write!(
             html,

@@ -50,6 +50,10 @@ pub struct Submission {
     /// Group rows by group key.
     #[serde(default)]
     pub groups: BTreeMap<String, Vec<Row>>,
+    /// Staff reasons for accepting a code whose check character fails, by field name
+    /// (`unit_code`, `units[0].code`); the public channel's are dropped.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub overrides: BTreeMap<String, String>,
 }
 
 /// Keys of a form post that are not fields: the button pressed, the idempotency key…
@@ -109,6 +113,14 @@ pub fn from_form(def: &FormDef, body: &[u8]) -> Result<(Submission, Controls), B
             "_action" => controls.action = Some(value),
             "_idem" => controls.idempotency_key = Some(value),
             HONEYPOT => controls.honeypot = Some(value),
+            other if other.starts_with("_override.") => {
+                let field = other.trim_start_matches("_override.").to_string();
+                if !value.trim().is_empty() && submission.overrides.len() < 100 {
+                    submission
+                        .overrides
+                        .insert(field, value.chars().take(500).collect());
+                }
+            }
             other if other.starts_with('_') => {}
             other => {
                 // A name the form does not have comes from a page made with an older
@@ -235,9 +247,9 @@ pub fn from_json(def: &FormDef, body: &[u8]) -> Result<Submission, BodyError> {
         .ok_or_else(|| BodyError("JSON 顶层应是对象：{\"fields\": {…}}".into()))?;
     let mut submission = Submission::default();
     for key in object.keys() {
-        if key != "fields" && key != "groups" {
+        if key != "fields" && key != "groups" && key != "overrides" {
             return Err(BodyError(format!(
-                "JSON 中不认识的键“{key}”：只能有 fields 和 groups"
+                "JSON 中不认识的键“{key}”：只能有 fields、groups 和 overrides"
             )));
         }
     }
@@ -250,6 +262,19 @@ pub fn from_json(def: &FormDef, body: &[u8]) -> Result<Submission, BodyError> {
             submission
                 .fields
                 .insert(key.clone(), json_value(&field.label, field.kind, value)?);
+        }
+    }
+    if let Some(overrides) = object.get("overrides") {
+        let overrides = overrides
+            .as_object()
+            .ok_or_else(|| BodyError("overrides 应是对象：{\"字段\": \"理由\"}".into()))?;
+        for (name, reason) in overrides.iter().take(100) {
+            let reason = reason
+                .as_str()
+                .ok_or_else(|| BodyError("overrides 中的理由应是字符串".into()))?;
+            submission
+                .overrides
+                .insert(name.clone(), reason.chars().take(500).collect());
         }
     }
     if let Some(groups) = object.get("groups") {

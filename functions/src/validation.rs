@@ -30,12 +30,19 @@ pub struct Accepted {
     pub groups: BTreeMap<String, Vec<Row>>,
     /// Warnings (a postcode outside Inner Mongolia…), shown on the review page.
     pub warnings: Vec<FieldError>,
+    /// Codes accepted despite a failing check character, each with the staff's reason.
+    pub overrides: Vec<FieldError>,
 }
 
 impl Accepted {
-    /// The record as stored: `{"fields": {...}, "groups": {...}}`.
+    /// The record as stored: `{"fields": {...}, "groups": {...}}`, plus `"overrides"`
+    /// (field, label and reason) when staff accepted a code whose check character fails.
     pub fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({ "fields": self.fields, "groups": self.groups })
+        let mut data = serde_json::json!({ "fields": self.fields, "groups": self.groups });
+        if !self.overrides.is_empty() {
+            data["overrides"] = serde_json::to_value(&self.overrides).unwrap_or_default();
+        }
+        data
     }
 }
 
@@ -54,13 +61,15 @@ pub enum Outcome {
 pub fn check(def: &FormDef, submission: &Submission, today: NaiveDate) -> Outcome {
     let mut errors = Vec::new();
     let mut warnings = Vec::new();
+    let mut overrides = Vec::new();
     let mut fields = BTreeMap::new();
     for field in def.fields() {
         let value = submission.fields.get(&field.key);
-        match check_field(field, value, today) {
+        let reason = submission.overrides.get(&field.key).map(String::as_str);
+        match check_field(field, value, today, reason) {
             Ok(Some((v, warning))) => {
                 if let Some(w) = warning {
-                    warnings.push(error(&field.key, &field.label, w));
+                    note(&mut warnings, &mut overrides, &field.key, &field.label, w);
                 }
                 fields.insert(field.key.clone(), v);
             }
@@ -86,10 +95,11 @@ pub fn check(def: &FormDef, submission: &Submission, today: NaiveDate) -> Outcom
             for field in &group.fields {
                 let name = row_name(&group.key, index, &field.key);
                 let label = format!("第 {number} 个{}：{}", group.row_label, field.label);
-                match check_field(field, row.get(&field.key), today) {
+                let reason = submission.overrides.get(&name).map(String::as_str);
+                match check_field(field, row.get(&field.key), today, reason) {
                     Ok(Some((v, warning))) => {
                         if let Some(w) = warning {
-                            warnings.push(error(&name, &label, w));
+                            note(&mut warnings, &mut overrides, &name, &label, w);
                         }
                         normalised.insert(field.key.clone(), v);
                     }
@@ -146,6 +156,7 @@ pub fn check(def: &FormDef, submission: &Submission, today: NaiveDate) -> Outcom
             fields,
             groups,
             warnings,
+            overrides,
         })
     } else {
         Outcome::Rejected(errors)
@@ -160,11 +171,50 @@ fn error(field: &str, label: &str, message: impl Into<String>) -> FieldError {
     }
 }
 
-/// Checks one field. `Ok(None)` means left empty and allowed to be.
+/// Marks the note a field check gives for a code accepted on a staff member's reason.
+const OVERRIDE_NOTE: &str = "经办人员登记理由：";
+
+/// Files a field's note: an override's reason among the overrides, anything else as a warning.
+fn note(
+    warnings: &mut Vec<FieldError>,
+    overrides: &mut Vec<FieldError>,
+    name: &str,
+    label: &str,
+    text: String,
+) {
+    match text.strip_prefix(OVERRIDE_NOTE) {
+        Some(reason) => overrides.push(error(name, label, reason)),
+        None => warnings.push(error(name, label, text)),
+    }
+}
+
+/// Accepts a credit code whose check character fails when staff give a reason: real codes
+/// like that exist (domain.md). Everything but the check character must still be right.
+fn code_with_override(
+    checked: Result<String, String>,
+    raw: &str,
+    reason: Option<&str>,
+) -> Result<(String, Option<String>), String> {
+    let error = match checked {
+        Ok(code) => return Ok((code, None)),
+        Err(error) => error,
+    };
+    let reason = reason
+        .map(validate::normalise_text)
+        .filter(|r| r.chars().count() >= 4);
+    match (reason, validate::check_credit_code_format(raw)) {
+        (Some(reason), Ok(code)) => Ok((code, Some(format!("{OVERRIDE_NOTE}{reason}")))),
+        _ => Err(error),
+    }
+}
+
+/// Checks one field. `Ok(None)` means left empty and allowed to be. `reason` is a staff
+/// member's reason for accepting a code whose check character fails (staff channel only).
 fn check_field(
     field: &Field,
     value: Option<&Value>,
     today: NaiveDate,
+    reason: Option<&str>,
 ) -> Result<Option<(Value, Option<String>)>, String> {
     let blank = value.is_none_or(Value::is_blank);
     if blank {
@@ -245,9 +295,17 @@ fn check_field(
         FieldKind::Checkboxes => unreachable!("handled above"),
         FieldKind::Date => validate::check_date(raw)?.format("%Y-%m-%d").to_string(),
         FieldKind::IdNumber => validate::check_id_number(raw, today)?.number,
-        FieldKind::CreditCode => validate::check_credit_code(raw)?,
+        FieldKind::CreditCode => {
+            let (code, note) = code_with_override(validate::check_credit_code(raw), raw, reason)?;
+            warning = note;
+            code
+        }
         FieldKind::OrgCode => validate::check_org_code(raw)?,
-        FieldKind::UnitCode => validate::check_unit_code(raw)?,
+        FieldKind::UnitCode => {
+            let (code, note) = code_with_override(validate::check_unit_code(raw), raw, reason)?;
+            warning = note;
+            code
+        }
         FieldKind::Mobile => validate::check_mobile(raw)?,
         FieldKind::Landline => validate::check_landline(raw)?,
         FieldKind::Phone => validate::check_phone(raw)?,
