@@ -5,6 +5,8 @@ pub mod api;
 #[cfg(feature = "export")]
 pub mod export;
 pub mod forms;
+#[cfg(feature = "import")]
+pub mod import;
 #[cfg(feature = "aws")]
 pub mod lambda;
 pub mod pages;
