@@ -22,7 +22,8 @@ const BASE_TEMPLATE: &str = include_str!("../../site/templates/base.html");
 const HANDLER_TEMPLATE: &str = include_str!("../templates/handler.html");
 const SITE_CONFIG: &str = include_str!("../../site/config.toml");
 
-/// Escapes text for HTML content and attribute values.
+/// Escapes text for HTML content and attribute values; `/` is left alone (Tera's own
+/// escaper turns it into `&#x2F;`, which mangles URLs).
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 8);
     for c in text.chars() {

@@ -153,21 +153,9 @@ pub fn error_chain(error: &dyn std::error::Error) -> String {
     text
 }
 
-/// Escapes text for HTML without touching `/`, so URLs in attributes stay readable.
-pub fn escape_html(input: &str) -> String {
-    let mut out = String::with_capacity(input.len() + 8);
-    for c in input.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#x27;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+/// Escapes text for HTML without touching `/`, so URLs in attributes stay readable; the
+/// form pages use the same escaper.
+pub use beian_functions::pages::escape as escape_html;
 
 fn register(
     tera: &mut Tera,
