@@ -672,3 +672,41 @@ fn c20_workbook_in_the_1904_date_system_gives_the_same_date() {
     let table = read_table(&workbook_with_serial_43830(false), &names).unwrap();
     assert_eq!(table.rows[0].1[1], "2019-12-31");
 }
+
+#[test]
+fn the_downloadable_template_opens_on_its_data_sheet_and_reads_back() {
+    use calamine::{Reader, Xlsx};
+
+    let def = staff_form();
+    let group = &def.groups[0];
+    let labels: Vec<&str> = group.fields.iter().map(|f| f.label.as_str()).collect();
+    let xlsx = beian_functions::template::to_xlsx(&def).expect("the template builds");
+
+    let mut book = Xlsx::new(std::io::Cursor::new(xlsx.clone())).expect("a real workbook");
+    assert_eq!(book.sheet_names()[0], beian_functions::template::DATA_SHEET);
+    let guide = book
+        .worksheet_range("填写说明")
+        .expect("an instructions sheet");
+    let guide_text: Vec<String> = guide.cells().map(|(_, _, c)| c.to_string()).collect();
+    assert!(
+        guide_text
+            .iter()
+            .any(|c| c.contains("示例：150102198503159994")),
+        "no sample values"
+    );
+    assert!(
+        guide_text.iter().any(|c| c.contains("文本")),
+        "no word on text columns"
+    );
+
+    // The importer finds the template's header row, with `*` on required columns, and no
+    // data rows in a fresh template.
+    let table = read_table(&xlsx, &labels).expect("the importer reads the template");
+    assert_eq!(table.header_row, 1);
+    assert_eq!(table.rows.len(), 0);
+    let csv = beian_functions::template::to_csv(&def).unwrap();
+    assert_eq!(&csv[..3], &[0xEF, 0xBB, 0xBF]);
+    let csv_table = read_table(&csv, &labels).expect("the importer reads the CSV template");
+    assert_eq!(csv_table.columns.len(), labels.len());
+    assert!(String::from_utf8_lossy(&csv).contains("公民身份号码*"));
+}

@@ -298,3 +298,24 @@ fn site_has_sitemap_robots_404_and_search_page() {
     let search = built.text("search/index.html");
     assert!(search.contains("search.js") && search.contains("id=\"search-q\""));
 }
+
+#[test]
+fn the_staff_form_offers_its_spreadsheet_template_with_type_and_size() {
+    let built = built();
+    let page = built.text("forms/staff-filing/index.html");
+    for file in [
+        "forms/staff-filing/template.xlsx",
+        "forms/staff-filing/template.csv",
+    ] {
+        let bytes = built.files.get(file).unwrap_or_else(|| panic!("no {file}"));
+        assert!(
+            page.contains(&format!("href=\"/{file}\"")),
+            "no link to {file}"
+        );
+        assert!(
+            page.contains(&beian_site::templates::size_text(bytes.len())),
+            "no size for {file}"
+        );
+    }
+    assert!(page.contains("Excel 工作簿") && page.contains("CSV 表格"));
+}

@@ -13,5 +13,7 @@ pub mod pages;
 pub mod reference;
 pub mod store;
 pub mod submission;
+#[cfg(feature = "export")]
+pub mod template;
 pub mod validate;
 pub mod validation;

@@ -122,7 +122,8 @@ impl Site {
         check_unique_paths(&self.content, &mut problems);
 
         let permalinks = self.permalinks();
-        let generated = self.compile_sheets(&mut problems);
+        let mut generated = self.compile_sheets(&mut problems);
+        self.compile_form_templates(&mut generated, &mut problems);
         self.install_files(generated.clone());
         self.install_library(&permalinks, false);
         self.render_bodies(&permalinks, &mut problems);
@@ -278,6 +279,43 @@ impl Site {
             }
         }
         generated
+    }
+
+    /// The bulk-filing templates (XLSX and CSV) of every form with rows, made from its
+    /// definition in `content/forms/` and placed beside the form's page.
+    fn compile_form_templates(
+        &self,
+        generated: &mut HashMap<String, Arc<Vec<u8>>>,
+        problems: &mut Vec<Problem>,
+    ) {
+        let dir = self.config.content_path(&self.root).join("forms");
+        if !dir.is_dir() {
+            return;
+        }
+        let forms = match beian_functions::forms::Forms::load_dir(&dir) {
+            Ok(forms) => forms,
+            Err(e) => {
+                problems.push(Problem {
+                    file: "content/forms".into(),
+                    message: format!("{e:#}"),
+                });
+                return;
+            }
+        };
+        for def in forms.by_id.values().filter(|d| !d.groups.is_empty()) {
+            let made = beian_functions::template::to_xlsx(def)
+                .and_then(|xlsx| Ok((xlsx, beian_functions::template::to_csv(def)?)));
+            match made {
+                Ok((xlsx, csv)) => {
+                    generated.insert(format!("/forms/{}/template.xlsx", def.id), Arc::new(xlsx));
+                    generated.insert(format!("/forms/{}/template.csv", def.id), Arc::new(csv));
+                }
+                Err(e) => problems.push(Problem {
+                    file: format!("content/forms/{}.toml", def.id),
+                    message: format!("生成电子表格模板失败：{e:#}"),
+                }),
+            }
+        }
     }
 
     fn install_files(&self, generated: HashMap<String, Arc<Vec<u8>>>) {
