@@ -401,6 +401,10 @@ fn apply_rules(
         _ => None,
     };
     let has_error = |errors: &[FieldError], name: &str| errors.iter().any(|e| e.field == name);
+    // An ID number that passed its own check, read again for the rules that use its parts.
+    let id_info = |map: &BTreeMap<String, Value>, key: &str| {
+        text(map, key).and_then(|number| validate::check_id_number(&number, today).ok())
+    };
     for rule in &def.rules {
         match rule {
             Rule::DateOrder { group, start, end } => {
@@ -427,10 +431,7 @@ fn apply_rules(
                 birth,
             } => {
                 for (map, name) in scopes(group, fields, groups, def) {
-                    let Some(number) = text(map, id) else {
-                        continue;
-                    };
-                    let Ok(info) = validate::check_id_number(&number, today) else {
+                    let Some(info) = id_info(map, id) else {
                         continue;
                     };
                     let sex_value = sex.as_ref().and_then(|k| text(map, k));
@@ -568,10 +569,7 @@ fn apply_rules(
                 on,
             } => {
                 for (map, name) in scopes(group, fields, groups, def) {
-                    let Some(number) = text(map, id) else {
-                        continue;
-                    };
-                    let Ok(info) = validate::check_id_number(&number, today) else {
+                    let Some(info) = id_info(map, id) else {
                         continue;
                     };
                     let day = on

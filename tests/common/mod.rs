@@ -126,3 +126,22 @@ pub fn all_text_without_space(built: &Built) -> String {
     }
     text.chars().filter(|c| !c.is_whitespace()).collect()
 }
+
+/// A child process (such as `beian serve`) that is stopped when the test ends, pass or fail.
+pub struct Server(pub std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A port nothing listens on right now, on 127.0.0.1.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
