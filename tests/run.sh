@@ -10,7 +10,7 @@ mkdir -p "$cache"
 
 apt_install() {
   if [ "$(id -u)" = 0 ]; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
   else
     echo "missing $*: install it (apt-get install $*) and run again" >&2
     exit 1
@@ -20,6 +20,8 @@ apt_install() {
 # The search test runs the site's own search.js in Node.js.
 command -v node >/dev/null || apt_install nodejs
 command -v python3 >/dev/null || apt_install python3
+# The bulk-filing template is opened in LibreOffice, headless, as employers' WPS/Excel would.
+command -v soffice >/dev/null || apt_install libreoffice-calc-nogui
 
 # moto in server mode: a DynamoDB API on loopback for the store contract tests.
 venv="$cache/venv"

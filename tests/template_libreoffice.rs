@@ -1,0 +1,114 @@
+//! The bulk-filing template opens cleanly in LibreOffice (headless): the data sheet comes
+//! first with the form's headers, the drop-downs survive, and a copy saved by LibreOffice
+//! still has its sheets and headers when read back.
+
+mod common;
+
+use std::io::Cursor;
+use std::path::Path;
+use std::process::Command;
+
+use beian_functions::forms::Forms;
+use calamine::{Reader, Xlsx};
+
+fn soffice(args: &[&str], dir: &Path) {
+    let profile = format!(
+        "-env:UserInstallation=file://{}",
+        dir.join("profile").display()
+    );
+    let status = Command::new("soffice")
+        .arg(&profile)
+        .args(["--headless", "--norestore"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("LibreOffice (soffice) is installed by tests/run.sh");
+    assert!(
+        status.status.success(),
+        "soffice failed: {}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+}
+
+#[test]
+fn the_template_opens_in_libreoffice_with_headers_drop_downs_and_instructions() {
+    let forms = Forms::load_dir(&common::repo_root().join("content/forms")).unwrap();
+    let def = forms.get("staff-filing").unwrap();
+    let headers: Vec<String> = def.groups[0]
+        .fields
+        .iter()
+        .map(beian_functions::template::header)
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("template.xlsx"),
+        beian_functions::template::to_xlsx(def).unwrap(),
+    )
+    .unwrap();
+
+    // As CSV: LibreOffice reads the first sheet, which must be the data sheet.
+    soffice(
+        &[
+            "--convert-to",
+            "csv:Text - txt - csv (StarCalc):44,34,76,1",
+            "--outdir",
+            "csv",
+            "template.xlsx",
+        ],
+        dir.path(),
+    );
+    let csv = std::fs::read_to_string(dir.path().join("csv/template.csv")).unwrap();
+    let first: Vec<String> = csv
+        .lines()
+        .next()
+        .unwrap()
+        .split(',')
+        .map(|h| h.trim_matches('"').to_string())
+        .collect();
+    assert_eq!(first, headers);
+
+    // As flat ODS: the drop-downs point at the hidden options sheet, and all sheets are there.
+    soffice(
+        &["--convert-to", "fods", "--outdir", "fods", "template.xlsx"],
+        dir.path(),
+    );
+    let fods = std::fs::read_to_string(dir.path().join("fods/template.fods")).unwrap();
+    let lists = fods.matches("cell-content-is-in-list([$选项.").count();
+    let coded = def.groups[0]
+        .fields
+        .iter()
+        .filter(|f| !f.options.is_empty())
+        .count();
+    assert_eq!(lists, coded, "every coded column has its drop-down");
+    for sheet in [
+        "table:name=\"人员备案\"",
+        "table:name=\"填写说明\"",
+        "table:name=\"选项\"",
+    ] {
+        assert!(fods.contains(sheet), "missing {sheet}");
+    }
+
+    // Saved again by LibreOffice as XLSX, it reads back with the same sheets and headers.
+    soffice(
+        &[
+            "--convert-to",
+            "xlsx",
+            "--outdir",
+            "resaved",
+            "template.xlsx",
+        ],
+        dir.path(),
+    );
+    let bytes = std::fs::read(dir.path().join("resaved/template.xlsx")).unwrap();
+    let mut book = Xlsx::new(Cursor::new(bytes)).unwrap();
+    assert_eq!(book.sheet_names()[0], "人员备案");
+    let range = book.worksheet_range("人员备案").unwrap();
+    let row: Vec<String> = range
+        .rows()
+        .next()
+        .unwrap()
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    assert_eq!(row, headers);
+}
