@@ -25,8 +25,11 @@
 //! reserved words (`name`, `status`, `date`…) never get in the way. The index is eventually
 //! consistent: a submission can take a moment to appear in `list`, while `get` and
 //! `versions` read consistently.
+//!
+//! Bulk staff filing stores its rows with [`DynamoStore::put_rows`]: the same record version
+//! items, written with BatchWriteItem instead of a transaction.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -37,8 +40,8 @@ use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, GlobalSecondaryIndex,
-    KeySchemaElement, KeyType, Projection, ProjectionType, ScalarAttributeType,
-    TimeToLiveSpecification, TransactWriteItem,
+    KeySchemaElement, KeyType, Projection, ProjectionType, PutRequest, ScalarAttributeType,
+    TimeToLiveSpecification, TransactWriteItem, WriteRequest,
 };
 use aws_sdk_dynamodb::Client;
 
@@ -86,11 +89,45 @@ const CONFLICT_ATTEMPTS: u32 = 4;
 /// How many references `list` looks up at once.
 const LIST_CONCURRENCY: usize = 16;
 
+/// The most items BatchWriteItem takes in one request.
+const BATCH_SIZE: usize = 25;
+
+/// How often one chunk of rows is sent before what DynamoDB still leaves unprocessed counts
+/// as failed.
+const BATCH_ATTEMPTS: u32 = 8;
+
+/// The wait before a chunk's unprocessed rows are first sent again; it doubles each time.
+const BATCH_BACKOFF: Duration = Duration::from_millis(50);
+
+/// A row's key: `pk` and `sk`.
+type Key = (String, String);
+
 /// The DynamoDB store.
 #[derive(Clone)]
 pub struct DynamoStore {
     client: Client,
     table: String,
+}
+
+/// What a bulk write gave.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RowsOutcome {
+    /// How many rows DynamoDB accepted.
+    pub written: usize,
+    /// The indexes, ascending, into the records given of the rows not stored: refused before
+    /// sending (an empty key part, too large, or a key an earlier row already has), still
+    /// unprocessed after the last attempt, or in a chunk whose request failed.
+    pub failed: Vec<usize>,
+}
+
+/// One row of a bulk write, ready to send.
+struct Row {
+    /// Its index in the records given.
+    index: usize,
+    /// Its item's key, to recognise it among the unprocessed items.
+    key: Key,
+    /// The put of its item.
+    request: WriteRequest,
 }
 
 /// What each part of a `put` transaction is, so a cancellation reason can be read.
@@ -171,6 +208,76 @@ impl DynamoStore {
             .await
             .map_err(|e| sdk_failure("UpdateTimeToLive", e))?;
         Ok(())
+    }
+
+    /// Stores many record versions with BatchWriteItem, at most 25 to a request, and says
+    /// which were stored. Each is the item `put` writes for a record version, without the
+    /// audit event, the idempotency key and the transaction: an existing item with the same
+    /// key is replaced, not refused.
+    ///
+    /// DynamoDB answers 200 OK even when it leaves some items unprocessed, so the SDK does
+    /// not retry them: each chunk sends its unprocessed rows again after a wait that doubles
+    /// from 50 ms, at most 8 times in all, and a row counts as written only once DynamoDB has
+    /// accepted it.
+    ///
+    /// BatchWriteItem puts are not conditional. Resuming an interrupted import is still safe
+    /// because the caller decides every row's key and derives it deterministically from the
+    /// row: putting a row again overwrites the same item with the same content.
+    pub async fn put_rows(&self, records: &[Record]) -> RowsOutcome {
+        let (rows, mut failed) = batch_rows(records);
+
+        let mut written = 0;
+        for chunk in rows.chunks(BATCH_SIZE) {
+            let unstored = self.write_chunk(chunk).await;
+            written += chunk.len() - unstored.len();
+            failed.extend(unstored);
+        }
+
+        failed.sort_unstable();
+        RowsOutcome { written, failed }
+    }
+
+    /// Sends one chunk of rows, then again whatever DynamoDB left unprocessed; gives the
+    /// indexes of the rows it did not accept.
+    async fn write_chunk(&self, chunk: &[Row]) -> Vec<usize> {
+        let mut pending: Vec<&Row> = chunk.iter().collect();
+        let mut attempt = 1;
+        loop {
+            let requests = pending.iter().map(|row| row.request.clone()).collect();
+            let sent = self
+                .client
+                .batch_write_item()
+                .request_items(&self.table, requests)
+                .send()
+                .await;
+            let unprocessed = match sent {
+                Ok(output) => unprocessed_keys(output.unprocessed_items.unwrap_or_default()),
+                Err(e) => {
+                    let error = sdk_failure("BatchWriteItem", e);
+                    tracing::warn!(rows = pending.len(), %error, "一批行没有写入");
+                    return pending.iter().map(|row| row.index).collect();
+                }
+            };
+            // An unprocessed item whose key cannot be read could be any of them: keep them
+            // all pending rather than count one as written that was not.
+            if let Some(keys) = unprocessed {
+                pending.retain(|row| keys.contains(&row.key));
+            }
+
+            if pending.is_empty() {
+                return Vec::new();
+            }
+            if attempt == BATCH_ATTEMPTS {
+                tracing::warn!(
+                    rows = pending.len(),
+                    attempts = attempt,
+                    "DynamoDB 多次未处理这些行，记为失败"
+                );
+                return pending.iter().map(|row| row.index).collect();
+            }
+            tokio::time::sleep(BATCH_BACKOFF * 2u32.pow(attempt - 1)).await;
+            attempt += 1;
+        }
     }
 
     /// The transaction that stores `record`, and what each of its parts is.
@@ -516,6 +623,63 @@ fn sdk_failure<E: ProvideErrorMetadata>(
         _ => "请求无法构造".to_string(),
     };
     StoreError::Backend(format!("DynamoDB {operation} 失败（{what}）"))
+}
+
+/// The rows of a bulk write that can be sent, in order, and the indexes of the records that
+/// cannot.
+fn batch_rows(records: &[Record]) -> (Vec<Row>, Vec<usize>) {
+    let mut rows = Vec::with_capacity(records.len());
+    let mut refused = Vec::new();
+    let mut keys = HashSet::new();
+    for (index, record) in records.iter().enumerate() {
+        match batch_row(index, record) {
+            // DynamoDB refuses a whole request that names a key twice, and the same key in
+            // two requests would leave one row silently replaced by the other.
+            Ok(row) if keys.insert(row.key.clone()) => rows.push(row),
+            Ok(_) => {
+                tracing::warn!(
+                    row = index,
+                    "这一行的受理编号和版本与前面的行重复，没有写入"
+                );
+                refused.push(index);
+            }
+            Err(error) => {
+                tracing::warn!(row = index, %error, "这一行无法写入");
+                refused.push(index);
+            }
+        }
+    }
+    (rows, refused)
+}
+
+/// The put of one record version in a bulk write.
+fn batch_row(index: usize, record: &Record) -> Result<Row, StoreError> {
+    check_keys(record)?;
+    let item = record_item(record)?;
+    check_size(&item)?;
+    let key = (submission_pk(&record.reference), version_sk(record.version));
+    let put = PutRequest::builder()
+        .set_item(Some(item))
+        .build()
+        .map_err(StoreError::backend)?;
+    Ok(Row {
+        index,
+        key,
+        request: WriteRequest::builder().put_request(put).build(),
+    })
+}
+
+/// The keys of the items BatchWriteItem left unprocessed; `None` when one has no readable
+/// key.
+fn unprocessed_keys(unprocessed: HashMap<String, Vec<WriteRequest>>) -> Option<HashSet<Key>> {
+    unprocessed
+        .into_values()
+        .flatten()
+        .map(|request| {
+            let item = request.put_request?.item;
+            Some((text(&item, PK).ok()?, text(&item, SK).ok()?))
+        })
+        .collect()
 }
 
 /// Refuses a record whose key parts are empty: DynamoDB rejects an empty string in a key
