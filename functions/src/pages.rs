@@ -14,7 +14,7 @@ use serde_json::{json, Value as Json};
 
 use crate::forms::{Field, FieldKind, FormDef, Group};
 use crate::store::Record;
-use crate::submission::{row_name, Row, Submission, Value, HONEYPOT};
+use crate::submission::{row_name, rows_of, Row, Submission, Value, HONEYPOT};
 use crate::validate;
 use crate::validation::{Accepted, FieldError};
 
@@ -202,11 +202,7 @@ pub fn form_fragment(
     for group in &def.groups {
         html.push_str(&group_html(
             group,
-            submission
-                .groups
-                .get(&group.key)
-                .map(Vec::as_slice)
-                .unwrap_or(&[]),
+            submission.rows(&group.key),
             errors,
             submission,
             staff,
@@ -567,11 +563,7 @@ pub fn review_page(
         body.push_str("</dl>");
     }
     for group in &def.groups {
-        let rows = accepted
-            .groups
-            .get(&group.key)
-            .map(Vec::as_slice)
-            .unwrap_or(&[]);
+        let rows = rows_of(&accepted.groups, &group.key);
         let _ = write!(
             body,
             "<h2 class=\"review__heading\">{}（共 {} 个）</h2>",
@@ -639,11 +631,7 @@ fn hidden_inputs(def: &FormDef, submission: &Submission) -> String {
         }
     }
     for group in &def.groups {
-        let rows = submission
-            .groups
-            .get(&group.key)
-            .map(Vec::as_slice)
-            .unwrap_or(&[]);
+        let rows = submission.rows(&group.key);
         for (index, row) in rows.iter().enumerate() {
             for field in &group.fields {
                 let name = row_name(&group.key, index, &field.key);

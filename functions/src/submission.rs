@@ -56,6 +56,18 @@ pub struct Submission {
     pub overrides: BTreeMap<String, String>,
 }
 
+impl Submission {
+    /// The rows entered for a group, none when the group was left out.
+    pub fn rows(&self, group: &str) -> &[Row] {
+        rows_of(&self.groups, group)
+    }
+}
+
+/// The rows of `group` in a map of group rows, none when it is missing.
+pub fn rows_of<'a>(groups: &'a BTreeMap<String, Vec<Row>>, group: &str) -> &'a [Row] {
+    groups.get(group).map(Vec::as_slice).unwrap_or(&[])
+}
+
 /// Keys of a form post that are not fields: the button pressed, the idempotency key…
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Controls {

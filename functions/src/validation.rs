@@ -80,11 +80,7 @@ pub fn check(def: &FormDef, submission: &Submission, today: NaiveDate) -> Outcom
 
     let mut groups = BTreeMap::new();
     for group in &def.groups {
-        let rows = submission
-            .groups
-            .get(&group.key)
-            .map(Vec::as_slice)
-            .unwrap_or(&[]);
+        let rows = submission.rows(&group.key);
         let mut kept = Vec::new();
         for (index, row) in rows.iter().enumerate() {
             if row.values().all(Value::is_blank) {
