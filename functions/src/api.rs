@@ -122,6 +122,23 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/receipts/{reference}"),
 ];
 
+/// The Lambda functions (binary name) and the route names (`route_name`) each one serves;
+/// the infrastructure template and its test read it.
+pub const FUNCTIONS: &[(&str, &[&str])] = &[
+    ("forms", &["forms", "form-definition"]),
+    ("submit", &["submit", "staff-submit"]),
+    ("receipt", &["receipt"]),
+];
+
+/// The route names served by the Lambda function `name`; empty for an unknown name.
+pub fn function_routes(name: &str) -> &'static [&'static str] {
+    FUNCTIONS
+        .iter()
+        .find(|(function, _)| *function == name)
+        .map(|(_, routes)| *routes)
+        .unwrap_or(&[])
+}
+
 /// The form handlers with their forms, store and settings.
 pub struct App {
     /// The form definitions.
