@@ -15,8 +15,8 @@ use aws_sdk_dynamodb::config::{
 use aws_sdk_dynamodb::Client;
 use serde_json::{json, Value};
 
-use beian_functions::store::dynamo::{DynamoStore, RowsOutcome};
-use beian_functions::store::{AuditStamp, Channel, Record};
+use beian_functions::store::dynamo::DynamoStore;
+use beian_functions::store::{AuditStamp, Channel, Record, RowsOutcome, Store};
 
 const TABLE: &str = "beian-batch";
 
@@ -236,6 +236,7 @@ fn row(index: usize) -> Record {
             content_sha256: "0".repeat(64),
         },
         idempotency_key: None,
+        batch: None,
     }
 }
 

@@ -226,6 +226,7 @@ fn record(reference: &str, form_id: &str, time: &str) -> Record {
         }),
         audit: stamp(time),
         idempotency_key: None,
+        batch: None,
     }
 }
 

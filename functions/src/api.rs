@@ -59,6 +59,8 @@ pub type ApiResponse = Response<Vec<u8>>;
 pub struct Settings {
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// Largest spreadsheet upload accepted, in bytes (the whole multipart body).
+    pub max_upload_bytes: usize,
     /// Final submissions allowed per source address per window.
     pub submit_limit: u32,
     /// Receipt look-ups allowed per source address per window.
@@ -75,6 +77,8 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             max_body_bytes: 2 * 1024 * 1024,
+            // A Lambda request is at most 6 MB, and API Gateway sends a file base64-encoded.
+            max_upload_bytes: 4 * 1024 * 1024,
             submit_limit: 30,
             receipt_limit: 120,
             limit_window_secs: 600,
@@ -86,7 +90,8 @@ impl Default for Settings {
 
 impl Settings {
     /// The defaults, with `BEIAN_SUBMIT_LIMIT`, `BEIAN_RECEIPT_LIMIT`,
-    /// `BEIAN_LIMIT_WINDOW_SECS` and `BEIAN_MAX_BODY_BYTES` applied when set.
+    /// `BEIAN_LIMIT_WINDOW_SECS`, `BEIAN_MAX_BODY_BYTES` and `BEIAN_MAX_UPLOAD_BYTES` applied
+    /// when set.
     pub fn from_env() -> Settings {
         let number = |name: &str| {
             std::env::var(name)
@@ -106,9 +111,15 @@ impl Settings {
         if let Some(n) = number("BEIAN_MAX_BODY_BYTES") {
             settings.max_body_bytes = n.min(16 * 1024 * 1024) as usize;
         }
+        if let Some(n) = number("BEIAN_MAX_UPLOAD_BYTES") {
+            settings.max_upload_bytes = n.min(32 * 1024 * 1024) as usize;
+        }
         settings
     }
 }
+
+/// How many of a batch's rows its receipt lists.
+const BATCH_RECEIPT_ROWS: usize = 100;
 
 /// The largest record a store keeps, in bytes (DynamoDB's item limit is 400 KB).
 pub const MAX_RECORD_BYTES: usize = 400 * 1024;
@@ -120,6 +131,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/forms/{id}"),
     ("POST", "/api/staff/forms/{id}"),
     ("GET", "/api/receipts/{reference}"),
+    ("POST", "/api/forms/{id}/upload"),
+    ("POST", "/api/staff/forms/{id}/upload"),
 ];
 
 /// The Lambda functions (binary name) and the route names (`route_name`) each one serves;
@@ -128,6 +141,7 @@ pub const FUNCTIONS: &[(&str, &[&str])] = &[
     ("forms", &["forms", "form-definition"]),
     ("submit", &["submit", "staff-submit"]),
     ("receipt", &["receipt"]),
+    ("upload", &["upload", "staff-upload"]),
 ];
 
 /// The route names served by the Lambda function `name`; empty for an unknown name.
@@ -157,6 +171,7 @@ enum Route<'a> {
     Definition(&'a str),
     Submit(&'a str, Channel),
     Receipt(&'a str),
+    Upload(&'a str, Channel),
 }
 
 fn route<'a>(method: &Method, path: &'a str) -> Option<Route<'a>> {
@@ -168,6 +183,8 @@ fn route<'a>(method: &Method, path: &'a str) -> Option<Route<'a>> {
         ("GET" | "HEAD", ["forms", id]) => Some(Route::Definition(id)),
         ("POST", ["forms", id]) => Some(Route::Submit(id, Channel::Online)),
         ("POST", ["staff", "forms", id]) => Some(Route::Submit(id, Channel::Counter)),
+        ("POST", ["forms", id, "upload"]) => Some(Route::Upload(id, Channel::Online)),
+        ("POST", ["staff", "forms", id, "upload"]) => Some(Route::Upload(id, Channel::Counter)),
         ("GET" | "HEAD", ["receipts", reference]) => Some(Route::Receipt(reference)),
         _ => None,
     }
@@ -213,6 +230,14 @@ impl App {
             Route::Definition(id) => self.definition(id, json),
             Route::Submit(id, channel) => self.submit(&request, id, channel, json).await,
             Route::Receipt(reference) => self.receipt(&request, reference, json).await,
+            #[cfg(feature = "upload")]
+            Route::Upload(id, channel) => self.upload(&request, id, channel, json).await,
+            #[cfg(not(feature = "upload"))]
+            Route::Upload(..) => error_response(
+                json,
+                StatusCode::NOT_FOUND,
+                "这里没有开通电子表格上传：请使用网站上的上传页面",
+            ),
         };
         tracing::info!(
             request_id = %request.request_id,
@@ -263,25 +288,9 @@ impl App {
                 &format!("没有编号为“{}”的表单", clip(id)),
             );
         };
-        let identity = match channel {
-            Channel::Counter => match &request.identity {
-                Some(identity) => Some(identity.clone()),
-                None => {
-                    return error_response(
-                        json,
-                        StatusCode::UNAUTHORIZED,
-                        "窗口代录需要经办人登录：请先登录后再提交",
-                    )
-                }
-            },
-            Channel::Online if def.audience == Audience::Staff => {
-                return error_response(
-                    json,
-                    StatusCode::FORBIDDEN,
-                    "本表只能由经办机构工作人员代录",
-                );
-            }
-            Channel::Online => None,
+        let identity = match self.identity_for(def, request, channel, json) {
+            Ok(identity) => identity,
+            Err(response) => return *response,
         };
         if request.body.len() > self.settings.max_body_bytes {
             let limit = self.settings.max_body_bytes / 1024 / 1024;
@@ -450,14 +459,16 @@ impl App {
             Ok(reference) => reference,
             Err(problem) => return error_response(json, StatusCode::NOT_FOUND, problem.message()),
         };
+        let just_submitted = request
+            .query
+            .as_deref()
+            .is_some_and(|q| q.split('&').any(|p| p == "new=1"));
         let record = match self.store.get(&reference).await {
             Ok(Some(record)) => record,
             Ok(None) => {
-                return error_response(
-                    json,
-                    StatusCode::NOT_FOUND,
-                    "没有找到这个受理编号：请核对，或拨打 12333 咨询",
-                )
+                return self
+                    .batch_receipt(request, &reference, json, just_submitted)
+                    .await
             }
             Err(e) => return store_failure(json, &request.request_id, &e),
         };
@@ -477,10 +488,6 @@ impl App {
             });
             return with_reference(json_response(StatusCode::OK, &body), &record.reference);
         }
-        let just_submitted = request
-            .query
-            .as_deref()
-            .is_some_and(|q| q.split('&').any(|p| p == "new=1"));
         with_reference(
             html_response(
                 StatusCode::OK,
@@ -490,7 +497,91 @@ impl App {
         )
     }
 
-    async fn limited(
+    /// The receipt of a bulk upload, or 404 when the reference is not one either.
+    async fn batch_receipt(
+        &self,
+        request: &ApiRequest,
+        reference: &str,
+        json: bool,
+        just_submitted: bool,
+    ) -> ApiResponse {
+        let batch = match self.store.batch(reference).await {
+            Ok(Some(batch)) => batch,
+            Ok(None) => {
+                return error_response(
+                    json,
+                    StatusCode::NOT_FOUND,
+                    "没有找到这个受理编号：请核对，或拨打 12333 咨询",
+                )
+            }
+            Err(e) => return store_failure(json, &request.request_id, &e),
+        };
+        let status = if batch.complete {
+            "已受理"
+        } else {
+            "保存中断，待重新上传"
+        };
+        if json {
+            let body = json!({
+                "reference": batch.reference,
+                "form": batch.form_id,
+                "status": status,
+                "complete": batch.complete,
+                "rows": batch.rows,
+                "time": batch.audit.time,
+                "channel": batch.audit.channel.label(),
+                "agency": batch.audit.agency,
+            });
+            return with_reference(json_response(StatusCode::OK, &body), &batch.reference);
+        }
+        // A few rows by their derived references; their own receipts have the rest.
+        let mut rows = Vec::new();
+        for index in 0..(batch.rows as usize).min(BATCH_RECEIPT_ROWS) {
+            let row = reference::of_row(&batch.reference, index);
+            match self.store.get(&row).await {
+                Ok(Some(record)) => rows.push(record),
+                Ok(None) => break,
+                Err(e) => return store_failure(json, &request.request_id, &e),
+            }
+        }
+        let def = self.forms.get(&batch.form_id);
+        with_reference(
+            html_response(
+                StatusCode::OK,
+                pages::batch_receipt_page(def, &batch, &rows, just_submitted),
+            ),
+            &batch.reference,
+        )
+    }
+
+    /// The member of staff on the staff channel (401 without one), nobody on the public one
+    /// (403 for forms only staff may file).
+    pub(crate) fn identity_for(
+        &self,
+        def: &FormDef,
+        request: &ApiRequest,
+        channel: Channel,
+        json: bool,
+    ) -> Result<Option<StaffIdentity>, Box<ApiResponse>> {
+        match channel {
+            Channel::Counter => match &request.identity {
+                Some(identity) => Ok(Some(identity.clone())),
+                None => Err(Box::new(error_response(
+                    json,
+                    StatusCode::UNAUTHORIZED,
+                    "窗口代录需要经办人登录：请先登录后再提交",
+                ))),
+            },
+            Channel::Online if def.audience == Audience::Staff => Err(Box::new(error_response(
+                json,
+                StatusCode::FORBIDDEN,
+                "本表只能由经办机构工作人员代录",
+            ))),
+            Channel::Online => Ok(None),
+        }
+    }
+
+    pub(crate) async fn limited(
         &self,
         request: &ApiRequest,
         action: &str,
@@ -528,6 +619,28 @@ impl App {
         idempotency_key: Option<String>,
     ) -> Record {
         let content = serde_json::to_vec(&data).unwrap_or_default();
+        let content_sha256 = hex(&Sha256::digest(&content));
+        Record {
+            reference: reference::generate(),
+            form_id: def.id.clone(),
+            version: 1,
+            status: "已受理".into(),
+            data,
+            audit: self.stamp(def, request, channel, identity, content_sha256),
+            idempotency_key,
+            batch: None,
+        }
+    }
+
+    /// The audit stamp for a write made now by `request`.
+    pub(crate) fn stamp(
+        &self,
+        def: &FormDef,
+        request: &ApiRequest,
+        channel: Channel,
+        identity: Option<StaffIdentity>,
+        content_sha256: String,
+    ) -> AuditStamp {
         let (agency, handler) = match identity {
             Some(id) => (id.agency, id.handler),
             None => (
@@ -535,23 +648,15 @@ impl App {
                 self.settings.public_handler.clone(),
             ),
         };
-        Record {
-            reference: reference::generate(),
-            form_id: def.id.clone(),
-            version: 1,
-            status: "已受理".into(),
-            data,
-            audit: AuditStamp {
-                agency,
-                handler,
-                time: china_now(),
-                channel,
-                request_id: request.request_id.clone(),
-                source_ip: request.source_ip.clone(),
-                form_version: def.version,
-                content_sha256: hex(&Sha256::digest(&content)),
-            },
-            idempotency_key,
+        AuditStamp {
+            agency,
+            handler,
+            time: china_now(),
+            channel,
+            request_id: request.request_id.clone(),
+            source_ip: request.source_ip.clone(),
+            form_version: def.version,
+            content_sha256,
         }
     }
 }
@@ -588,6 +693,8 @@ pub fn route_name(method: &Method, path: &str) -> &'static str {
         Some(Route::Submit(_, Channel::Online)) => "submit",
         Some(Route::Submit(_, Channel::Counter)) => "staff-submit",
         Some(Route::Receipt(_)) => "receipt",
+        Some(Route::Upload(_, Channel::Online)) => "upload",
+        Some(Route::Upload(_, Channel::Counter)) => "staff-upload",
         None => "unknown",
     }
 }
@@ -746,7 +853,7 @@ fn too_large(def: &FormDef, record: &Record) -> Option<String> {
     ))
 }
 
-fn store_failure(json: bool, request_id: &str, error: &StoreError) -> ApiResponse {
+pub(crate) fn store_failure(json: bool, request_id: &str, error: &StoreError) -> ApiResponse {
     tracing::error!(request_id = %request_id, error = %error, "store failed");
     let message =
         format!("系统暂时无法保存，您的内容没有提交成功，请稍后再试（请求编号 {request_id}）");
@@ -766,7 +873,7 @@ pub fn error_response(json: bool, status: StatusCode, message: &str) -> ApiRespo
     }
 }
 
-fn json_response(status: StatusCode, body: &serde_json::Value) -> ApiResponse {
+pub(crate) fn json_response(status: StatusCode, body: &serde_json::Value) -> ApiResponse {
     let mut response = Response::new(serde_json::to_vec(body).unwrap_or_default());
     *response.status_mut() = status;
     let headers = response.headers_mut();
@@ -778,7 +885,7 @@ fn json_response(status: StatusCode, body: &serde_json::Value) -> ApiResponse {
     response
 }
 
-fn html_response(status: StatusCode, html: String) -> ApiResponse {
+pub(crate) fn html_response(status: StatusCode, html: String) -> ApiResponse {
     let mut response = Response::new(html.into_bytes());
     *response.status_mut() = status;
     let headers = response.headers_mut();
@@ -795,7 +902,7 @@ fn html_response(status: StatusCode, html: String) -> ApiResponse {
     response
 }
 
-fn with_reference(mut response: ApiResponse, reference: &str) -> ApiResponse {
+pub(crate) fn with_reference(mut response: ApiResponse, reference: &str) -> ApiResponse {
     if let Ok(value) = HeaderValue::from_str(reference) {
         response.headers_mut().insert("x-reference", value);
     }
@@ -829,7 +936,7 @@ fn unix_now() -> u64 {
         .unwrap_or(0)
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 

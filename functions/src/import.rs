@@ -47,6 +47,8 @@ pub struct Table {
     pub columns: Vec<String>,
     /// Non-empty data rows: the sheet row number and one text per column.
     pub rows: Vec<(usize, Vec<String>)>,
+    /// The rows above the header (titles, notes), kept for the marked copy.
+    pub above: Vec<(usize, Vec<String>)>,
 }
 
 /// Why a file could not be read at all; each message says how to fix it.
@@ -332,6 +334,7 @@ fn table_from_grid(
         header_row: *header_row,
         columns,
         rows,
+        above: grid[..position].to_vec(),
     })
 }
 

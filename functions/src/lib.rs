@@ -15,5 +15,7 @@ pub mod store;
 pub mod submission;
 #[cfg(feature = "export")]
 pub mod template;
+#[cfg(feature = "upload")]
+pub mod upload;
 pub mod validate;
 pub mod validation;

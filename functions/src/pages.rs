@@ -13,7 +13,7 @@ use http::StatusCode;
 use serde_json::{json, Value as Json};
 
 use crate::forms::{Field, FieldKind, FormDef, Group};
-use crate::store::Record;
+use crate::store::{Batch, Record};
 use crate::submission::{row_name, rows_of, Row, Submission, Value, HONEYPOT};
 use crate::validate;
 use crate::validation::{Accepted, FieldError};
@@ -85,7 +85,7 @@ pub fn site_url(path: &str) -> String {
 }
 
 /// A whole page around `body` HTML.
-fn page(title: &str, body: &str) -> String {
+pub(crate) fn page(title: &str, body: &str) -> String {
     let shell = shell();
     let mut ctx = tera::Context::new();
     ctx.insert("config", &shell.config);
@@ -218,7 +218,7 @@ pub fn form_fragment(
     html
 }
 
-fn error_summary(errors: &[FieldError]) -> String {
+pub(crate) fn error_summary(errors: &[FieldError]) -> String {
     let mut html = String::new();
     let _ = write!(
         html,
@@ -596,7 +596,7 @@ pub fn review_page(
     page(&format!("核对信息：{}", def.title), &body)
 }
 
-fn review_row(body: &mut String, label: &str, value: &str) {
+pub(crate) fn review_row(body: &mut String, label: &str, value: &str) {
     let shown = if value.is_empty() {
         "（未填写）".to_string()
     } else {
@@ -713,13 +713,7 @@ fn masked(field: &Field, value: &Json) -> String {
 /// The confirmation (just after submitting) or the receipt (looked up later).
 pub fn receipt_page(def: Option<&FormDef>, record: &Record, just_submitted: bool) -> String {
     let title = def.map(|d| d.title.as_str()).unwrap_or("表单");
-    let spaced: String = record
-        .reference
-        .chars()
-        .filter(|c| *c != '-')
-        .map(|c| c.to_string())
-        .collect::<Vec<_>>()
-        .join(" ");
+    let spaced = spaced_reference(&record.reference);
     let mut body = String::new();
     if just_submitted {
         let _ = write!(
@@ -780,6 +774,237 @@ fn shown_time(rfc3339: &str) -> String {
         Ok(time) => format!("{}（北京时间）", time.format("%Y-%m-%d %H:%M:%S")),
         Err(_) => rfc3339.to_string(),
     }
+}
+
+/// The limits an upload is held to, as stated on the page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UploadLimits {
+    /// Largest file, in bytes.
+    pub max_bytes: usize,
+    /// Most data rows.
+    pub max_rows: usize,
+}
+
+impl UploadLimits {
+    /// The limits in words: `XLSX、XLS 或 CSV，不超过 4 MB、10000 行`.
+    pub fn text(&self) -> String {
+        format!(
+            "文件格式为 XLSX、XLS 或 CSV（UTF-8 或 GBK 编码均可），大小不超过 {}，最多 {} 行职工",
+            size_text(self.max_bytes),
+            self.max_rows
+        )
+    }
+}
+
+/// A size as people read it: `4 MB`, `512 KB`.
+fn size_text(bytes: usize) -> String {
+    if bytes >= 1024 * 1024 && bytes.is_multiple_of(1024 * 1024) {
+        format!("{} MB", bytes / 1024 / 1024)
+    } else if bytes >= 1024 * 1024 {
+        format!("{:.1} MB", bytes as f64 / 1024.0 / 1024.0)
+    } else {
+        format!("{} KB", bytes.div_ceil(1024))
+    }
+}
+
+/// The upload form for a form's staff spreadsheet: the unit's own fields, the file and the
+/// limits. Used by the site for the empty form and by the handler to show it again.
+pub fn upload_fragment(
+    def: &FormDef,
+    unit: &Submission,
+    errors: &[FieldError],
+    action: &str,
+    limits: UploadLimits,
+) -> String {
+    let mut html = String::with_capacity(8 * 1024);
+    let staff = action.starts_with("/api/staff/");
+    html.push_str(&privacy_notice(def));
+    let _ = write!(
+        html,
+        "<p class=\"form-page__required-note\">标有“必填”的栏目必须填写。{}。</p>\
+         <form class=\"form\" action=\"{}\" method=\"post\" enctype=\"multipart/form-data\" accept-charset=\"utf-8\" novalidate data-upload=\"{}\">",
+        escape(&limits.text()),
+        escape(action),
+        escape(&def.id)
+    );
+    for set in &def.fieldsets {
+        let _ = write!(
+            html,
+            "<fieldset class=\"form__section\"><legend class=\"form__legend\">{}</legend>",
+            escape(&set.title)
+        );
+        for field in &set.fields {
+            html.push_str(&field_html(
+                field,
+                &field.key,
+                &field.label,
+                unit.fields.get(&field.key),
+                errors,
+            ));
+            html.push_str(&override_input(field, &field.key, unit, errors, staff));
+        }
+        html.push_str("</fieldset>");
+    }
+    let error = errors.iter().find(|e| e.field == UPLOAD_FILE_FIELD);
+    let id = control_id(UPLOAD_FILE_FIELD);
+    let _ = write!(
+        html,
+        "<fieldset class=\"form__section\"><legend class=\"form__legend\">职工名单</legend>\
+         <div class=\"field{}\"><label class=\"field__label\" for=\"{id}\">填好的人员备案电子表格 <span class=\"field__required\">必填</span></label>\
+         <p class=\"field__hint\" id=\"{id}-hint\">请用本页的模板填写，每名职工一行。{}。</p>",
+        if error.is_some() { " field--error" } else { "" },
+        escape(&limits.text())
+    );
+    let mut described = format!("{id}-hint");
+    if let Some(error) = error {
+        let _ = write!(html, "<p class=\"field__error\" id=\"{id}-error\"><span class=\"visually-hidden\">错误：</span>{}</p>", escape(&error.message));
+        described.push_str(&format!(" {id}-error"));
+    }
+    let _ = write!(
+        html,
+        "<input class=\"field__control field__control--file\" type=\"file\" id=\"{id}\" name=\"{UPLOAD_FILE_FIELD}\" \
+         accept=\".xlsx,.xls,.csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet,application/vnd.ms-excel,text/csv\" \
+         aria-describedby=\"{described}\"{}></div></fieldset>",
+        if error.is_some() { " aria-invalid=\"true\"" } else { "" }
+    );
+    let _ = write!(
+        html,
+        "<div class=\"form__honeypot\" aria-hidden=\"true\"><label for=\"f-{HONEYPOT}\">网址（请勿填写）</label>\
+         <input type=\"text\" id=\"f-{HONEYPOT}\" name=\"{HONEYPOT}\" tabindex=\"-1\" autocomplete=\"off\"></div>\
+         <div class=\"form__actions\"><button type=\"submit\" class=\"button\">上传并检查</button></div></form>\
+         <p class=\"form-page__note\">上传后系统逐行检查：全部无误才保存，并给出受理编号；有任何问题则一行也不保存，\
+         并列出每个问题所在的行、列和改法，还可下载标出问题的表格，改好后重新上传。同一个文件重复上传不会重复保存。</p>"
+    );
+    html
+}
+
+/// The name of the upload form's file input.
+pub const UPLOAD_FILE_FIELD: &str = "file";
+
+/// The upload form as a whole page, with errors (if any) summarised at the top.
+pub fn upload_page(
+    def: &FormDef,
+    unit: &Submission,
+    errors: &[FieldError],
+    action: &str,
+    limits: UploadLimits,
+    report: &str,
+) -> String {
+    let title = format!("{}：上传电子表格", def.title);
+    let mut body = String::new();
+    let _ = write!(
+        body,
+        "<div class=\"form-page\"><h1 class=\"form-page__title\">{}</h1>",
+        escape(&title)
+    );
+    if !errors.is_empty() {
+        body.push_str(&error_summary(errors));
+    }
+    body.push_str(report);
+    body.push_str(&upload_fragment(def, unit, errors, action, limits));
+    body.push_str("</div>");
+    let shown = if errors.is_empty() && report.is_empty() {
+        title
+    } else {
+        format!("错误：{title}")
+    };
+    page(&shown, &body)
+}
+
+/// The receipt of a bulk upload: its reference, state and a few of its rows, masked.
+pub fn batch_receipt_page(
+    def: Option<&FormDef>,
+    batch: &Batch,
+    rows: &[Record],
+    just_submitted: bool,
+) -> String {
+    let title = def.map(|d| d.title.as_str()).unwrap_or("表单");
+    let spaced = spaced_reference(&batch.reference);
+    let mut body = String::new();
+    let heading = if !batch.complete {
+        "正在保存"
+    } else if just_submitted {
+        "上传成功"
+    } else {
+        "受理回执"
+    };
+    let _ = write!(
+        body,
+        "<div class=\"panel panel--confirmation\"><h1 class=\"panel__title\">{heading}</h1>\
+         <div class=\"panel__body\">本次上传的受理编号<br><strong class=\"reference\" aria-label=\"{}\">{}</strong></div></div>",
+        escape(&spaced),
+        escape(&batch.reference)
+    );
+    let state = if batch.complete {
+        format!("已受理，{} 名职工全部保存", batch.rows)
+    } else {
+        "还没有全部保存：请用同一个文件重新上传，系统会接着保存，不会重复".to_string()
+    };
+    let _ = write!(
+        body,
+        "<p>请记下或打印受理编号。电话咨询时，读出编号即可查询，例如：{}。</p><dl class=\"review\">",
+        escape(&spaced)
+    );
+    review_row(&mut body, "表单", title);
+    review_row(&mut body, "状态", &state);
+    review_row(&mut body, "经办时间", &shown_time(&batch.audit.time));
+    review_row(&mut body, "经办机构", &batch.audit.agency);
+    review_row(
+        &mut body,
+        "办理渠道",
+        &format!("{}（电子表格上传）", batch.audit.channel.label()),
+    );
+    review_row(&mut body, "文件类型", &batch.file_format);
+    review_row(&mut body, "职工人数", &batch.rows.to_string());
+    body.push_str("</dl>");
+    if let (Some(def), false) = (def, rows.is_empty()) {
+        let _ = write!(
+            body,
+            "<h2>职工和个人受理编号</h2><p>每名职工另有一个受理编号，可单独查询。{}</p>\
+             <div class=\"table-scroll\"><table class=\"data-table\"><thead><tr><th scope=\"col\">序号</th><th scope=\"col\">职工</th><th scope=\"col\">个人受理编号</th></tr></thead><tbody>",
+            if rows.len() < batch.rows as usize {
+                format!("这里列出前 {} 名。", rows.len())
+            } else {
+                String::new()
+            }
+        );
+        for (n, row) in rows.iter().enumerate() {
+            let who = masked_summary(def, &row.data)
+                .into_iter()
+                .filter(|(label, _)| label.starts_with("第 "))
+                .map(|(_, value)| value)
+                .collect::<Vec<_>>()
+                .join("；");
+            let _ = write!(
+                body,
+                "<tr><td>{}</td><td>{}</td><td><a href=\"/api/receipts/{}\">{}</a></td></tr>",
+                n + 1,
+                escape(&who),
+                escape(&row.reference),
+                escape(&row.reference)
+            );
+        }
+        body.push_str("</tbody></table></div>");
+    }
+    if let Some(def) = def.filter(|d| !d.next_steps.is_empty() && batch.complete) {
+        body.push_str("<h2>接下来</h2><ol class=\"next-steps\">");
+        for step in &def.next_steps {
+            let _ = write!(body, "<li>{}</li>", escape(step));
+        }
+        body.push_str("</ol>");
+    }
+    body.push_str("<p class=\"no-print\"><a href=\"/\">返回首页</a></p>");
+    page(&format!("{heading}：{title}"), &body)
+}
+
+/// A reference spelled out for screen readers: `K 7 Q M …`.
+fn spaced_reference(reference: &str) -> String {
+    reference
+        .chars()
+        .filter(|c| *c != '-')
+        .map(|c| c.to_string())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The page for a unit that need not file the form.

@@ -69,6 +69,53 @@ pub struct Record {
     pub audit: AuditStamp,
     /// The idempotency key it was submitted with.
     pub idempotency_key: Option<String>,
+    /// The bulk upload it came from, for a row of a spreadsheet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<String>,
+}
+
+/// One uploaded spreadsheet: the batch record kept beside one record per row. The rows are
+/// written in chunks; the batch counts as stored only once `complete` is set, after every
+/// row is in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Batch {
+    /// The reference given for the whole upload.
+    pub reference: String,
+    /// The form its rows belong to.
+    pub form_id: String,
+    /// SHA-256 of the uploaded file, hex: the same file is recognised by it.
+    pub file_sha256: String,
+    /// XLSX, XLS or CSV.
+    pub file_format: String,
+    /// How many rows it holds.
+    pub rows: u32,
+    /// The unit's own fields, shared by every row, as stored.
+    pub unit: serde_json::Value,
+    /// Whether every row has been written.
+    pub complete: bool,
+    /// Who uploaded it, where, when; every row carries the same stamp.
+    pub audit: AuditStamp,
+}
+
+/// What starting a batch found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BatchStart {
+    /// Nothing with this file yet: the batch is recorded, not complete.
+    New,
+    /// The same file was uploaded before: this is that batch, complete or interrupted.
+    Existing(Box<Batch>),
+}
+
+/// The most rows written in one request (DynamoDB's BatchWriteItem limit).
+pub const CHUNK_ROWS: usize = 25;
+
+/// What writing many rows gave.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RowsOutcome {
+    /// How many rows were stored.
+    pub written: usize,
+    /// The indexes, ascending, into the records given of the rows not stored.
+    pub failed: Vec<usize>,
 }
 
 /// What storing gave.
@@ -140,4 +187,40 @@ pub trait Store: Send + Sync + 'static {
 
     /// Counts one action under `key`; allows at most `limit` in each `window` seconds.
     async fn hit(&self, key: &str, limit: u32, window: u64, now: u64) -> Result<Limit, StoreError>;
+
+    /// Records a new batch (not complete) under its file's SHA-256, or gives the batch
+    /// already recorded for the same form and file.
+    async fn begin_batch(&self, batch: &Batch) -> Result<BatchStart, StoreError>;
+
+    /// Writes row records (version 1, each with `batch` set) in chunks of at most
+    /// [`CHUNK_ROWS`], retrying what the backend leaves undone, and says which were not
+    /// stored. A row whose key exists is replaced: keys are derived from the batch and the
+    /// row, so writing a batch again after an interruption stores nothing twice.
+    async fn put_rows(&self, records: &[Record]) -> RowsOutcome;
+
+    /// Marks a batch complete; call only once every row is written.
+    async fn complete_batch(&self, reference: &str) -> Result<(), StoreError>;
+
+    /// A batch by its reference.
+    async fn batch(&self, reference: &str) -> Result<Option<Batch>, StoreError>;
+}
+
+/// Keeps only records that are settled: single submissions, and rows of complete batches
+/// (an interrupted upload's rows stay out of exports until it is resumed).
+pub async fn settled(store: &dyn Store, records: Vec<Record>) -> Result<Vec<Record>, StoreError> {
+    let mut complete = std::collections::HashMap::<String, bool>::new();
+    let mut out = Vec::with_capacity(records.len());
+    for record in records {
+        if let Some(batch) = &record.batch {
+            if !complete.contains_key(batch) {
+                let done = store.batch(batch).await?.is_some_and(|b| b.complete);
+                complete.insert(batch.clone(), done);
+            }
+            if !complete[batch] {
+                continue;
+            }
+        }
+        out.push(record);
+    }
+    Ok(out)
 }

@@ -276,7 +276,9 @@ fn export(
                 })?)
             }
         };
-        Ok::<_, anyhow::Error>(store.list(form, since.as_deref()).await?)
+        // Rows of an upload that was interrupted stay out until it is resumed.
+        let records = store.list(form, since.as_deref()).await?;
+        Ok::<_, anyhow::Error>(beian_functions::store::settled(store.as_ref(), records).await?)
     })?;
     let (bytes, ext) = match format {
         ExportFormat::Csv => (export::to_csv(def, &records)?, "csv"),

@@ -211,7 +211,12 @@ async fn api(State(state): State<ServerState>, request: Request) -> Response {
         return (StatusCode::NOT_FOUND, "表单服务未启用").into_response();
     };
     let (parts, body) = request.into_parts();
-    let limit = app.settings.max_body_bytes;
+    // The handlers say what is too large (413 with the limit); a body past the larger of the
+    // two limits is cut off here and arrives one byte over, so they refuse it.
+    let limit = app
+        .settings
+        .max_body_bytes
+        .max(app.settings.max_upload_bytes);
     let body = match axum::body::to_bytes(body, limit + 1).await {
         Ok(bytes) => bytes,
         Err(_) => bytes::Bytes::from(vec![0u8; limit + 1]),

@@ -318,6 +318,37 @@ fn register(
         Ok(Value::String(html))
     });
 
+    let fs = files.clone();
+    let upload_forms: Arc<Mutex<Option<Arc<beian_functions::forms::Forms>>>> = Default::default();
+    tera.register_function("upload_form_html", move |args: &HashMap<String, Value>| {
+        let id = string_arg(args, "id", "upload_form_html")?;
+        let forms = load_forms(&fs, &upload_forms)?;
+        let def = forms.get(&id).ok_or_else(|| {
+            tera::Error::msg(format!(
+                "upload_form_html：content/forms/ 中没有 id 为 `{id}` 的表单定义"
+            ))
+        })?;
+        if def.groups.is_empty() {
+            return Err(tera::Error::msg(format!(
+                "upload_form_html：表单 `{id}` 没有按行填写的分组，不能上传电子表格"
+            )));
+        }
+        let settings = beian_functions::api::Settings::from_env();
+        let limits = beian_functions::pages::UploadLimits {
+            max_bytes: settings.max_upload_bytes,
+            max_rows: beian_functions::import::MAX_ROWS,
+        };
+        let action = format!("/api/forms/{id}/upload");
+        let empty = beian_functions::submission::Submission::default();
+        Ok(Value::String(beian_functions::pages::upload_fragment(
+            def,
+            &empty,
+            &[],
+            &action,
+            limits,
+        )))
+    });
+
     tera.register_filter(
         "markdown",
         |value: &Value, args: &HashMap<String, Value>| {

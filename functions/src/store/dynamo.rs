@@ -26,8 +26,10 @@
 //! consistent: a submission can take a moment to appear in `list`, while `get` and
 //! `versions` read consistently.
 //!
-//! Bulk staff filing stores its rows with [`DynamoStore::put_rows`]: the same record version
-//! items, written with BatchWriteItem instead of a transaction.
+//! Bulk staff filing stores a batch item (`BATCH#<reference>`, with its audit event and a
+//! `FILE#<form>#<sha256>` item that recognises the same file again) in one transaction, then
+//! its rows with `put_rows`: the same record version items, written with BatchWriteItem
+//! instead of a transaction; the batch is marked complete after the last row.
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -45,7 +47,10 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_sdk_dynamodb::Client;
 
-use super::{AuditStamp, Channel, Limit, Put, Record, Store, StoreError, IDEMPOTENCY_TTL_SECS};
+use super::{
+    AuditStamp, Batch, BatchStart, Channel, Limit, Put, Record, RowsOutcome, Store, StoreError,
+    CHUNK_ROWS, IDEMPOTENCY_TTL_SECS,
+};
 
 /// A DynamoDB item: attribute name → value.
 type Item = HashMap<String, AttributeValue>;
@@ -79,6 +84,12 @@ const REQUEST_ID: &str = "request_id";
 const SOURCE_IP: &str = "source_ip";
 const FORM_VERSION: &str = "form_version";
 const CONTENT_SHA256: &str = "content_sha256";
+const BATCH: &str = "batch";
+const FILE_SHA256: &str = "file_sha256";
+const FILE_FORMAT: &str = "file_format";
+const ROWS: &str = "rows";
+const UNIT: &str = "unit";
+const COMPLETE: &str = "complete";
 
 /// DynamoDB's item size limit: 400 KB, counted as UTF-8 bytes of names and values.
 const MAX_ITEM_BYTES: usize = 400 * 1024;
@@ -88,9 +99,6 @@ const CONFLICT_ATTEMPTS: u32 = 4;
 
 /// How many references `list` looks up at once.
 const LIST_CONCURRENCY: usize = 16;
-
-/// The most items BatchWriteItem takes in one request.
-const BATCH_SIZE: usize = 25;
 
 /// How often one chunk of rows is sent before what DynamoDB still leaves unprocessed counts
 /// as failed.
@@ -107,17 +115,6 @@ type Key = (String, String);
 pub struct DynamoStore {
     client: Client,
     table: String,
-}
-
-/// What a bulk write gave.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RowsOutcome {
-    /// How many rows DynamoDB accepted.
-    pub written: usize,
-    /// The indexes, ascending, into the records given of the rows not stored: refused before
-    /// sending (an empty key part, too large, or a key an earlier row already has), still
-    /// unprocessed after the last attempt, or in a chunk whose request failed.
-    pub failed: Vec<usize>,
 }
 
 /// One row of a bulk write, ready to send.
@@ -223,11 +220,11 @@ impl DynamoStore {
     /// BatchWriteItem puts are not conditional. Resuming an interrupted import is still safe
     /// because the caller decides every row's key and derives it deterministically from the
     /// row: putting a row again overwrites the same item with the same content.
-    pub async fn put_rows(&self, records: &[Record]) -> RowsOutcome {
+    async fn write_rows(&self, records: &[Record]) -> RowsOutcome {
         let (rows, mut failed) = batch_rows(records);
 
         let mut written = 0;
-        for chunk in rows.chunks(BATCH_SIZE) {
+        for chunk in rows.chunks(CHUNK_ROWS) {
             let unstored = self.write_chunk(chunk).await;
             written += chunk.len() - unstored.len();
             failed.extend(unstored);
@@ -551,6 +548,98 @@ impl Store for DynamoStore {
         Ok(out)
     }
 
+    async fn put_rows(&self, records: &[Record]) -> RowsOutcome {
+        self.write_rows(records).await
+    }
+
+    async fn begin_batch(&self, batch: &Batch) -> Result<BatchStart, StoreError> {
+        let file_item = Item::from([
+            (
+                PK.to_string(),
+                s(file_pk(&batch.form_id, &batch.file_sha256)),
+            ),
+            (SK.to_string(), s("FILE")),
+            (REFERENCE.to_string(), s(&batch.reference)),
+        ]);
+        let batch_item = batch_item(batch)?;
+        let mut audit = Item::from([
+            (PK.to_string(), s(batch_pk(&batch.reference))),
+            (SK.to_string(), s("AUDIT#000001")),
+        ]);
+        audit.extend(stamp_attributes(&batch.audit));
+        check_size(&batch_item)?;
+        let items = vec![
+            self.put_new(file_item)?,
+            self.put_new(batch_item)?,
+            self.put_new(audit)?,
+        ];
+        let sent = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await;
+        let reasons = match sent {
+            Ok(_) => return Ok(BatchStart::New),
+            Err(e) => cancellation_codes(e)?,
+        };
+        if reasons.first().map(String::as_str) != Some("ConditionalCheckFailed") {
+            return Err(StoreError::Backend(format!(
+                "DynamoDB 取消了写入（{}）",
+                reasons.join("、")
+            )));
+        }
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(PK, s(file_pk(&batch.form_id, &batch.file_sha256)))
+            .key(SK, s("FILE"))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| sdk_failure("GetItem", e))?;
+        let reference = match output.item() {
+            Some(item) => text(item, REFERENCE)?,
+            None => return Err(StoreError::Backend("文件记录刚刚消失，请重新上传".into())),
+        };
+        match self.batch(&reference).await? {
+            Some(existing) => Ok(BatchStart::Existing(Box::new(existing))),
+            None => Err(StoreError::Backend(format!("找不到批次 {reference}"))),
+        }
+    }
+
+    async fn complete_batch(&self, reference: &str) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(batch_pk(reference)))
+            .key(SK, s("BATCH"))
+            .update_expression("SET #complete = :yes")
+            .condition_expression("attribute_exists(#pk)")
+            .expression_attribute_names("#complete", COMPLETE)
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_values(":yes", AttributeValue::Bool(true))
+            .send()
+            .await
+            .map_err(|e| sdk_failure("UpdateItem", e))?;
+        Ok(())
+    }
+
+    async fn batch(&self, reference: &str) -> Result<Option<Batch>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(PK, s(batch_pk(reference)))
+            .key(SK, s("BATCH"))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| sdk_failure("GetItem", e))?;
+        output.item().map(batch_from_item).transpose()
+    }
+
     async fn hit(&self, key: &str, limit: u32, window: u64, now: u64) -> Result<Limit, StoreError> {
         let window = window.max(1);
         let start = now - now % window;
@@ -745,8 +834,48 @@ fn record_item(record: &Record) -> Result<Item, StoreError> {
         item.insert(GSI_PK.to_string(), s(form_pk(&record.form_id)));
         item.insert(GSI_SK.to_string(), s(sort));
     }
+    if let Some(batch) = &record.batch {
+        item.insert(BATCH.to_string(), s(batch));
+    }
     item.extend(stamp_attributes(&record.audit));
     Ok(item)
+}
+
+/// A batch's own item; its data fields are plain attributes, the unit's fields one JSON text.
+fn batch_item(batch: &Batch) -> Result<Item, StoreError> {
+    let unit = serde_json::to_string(&batch.unit).map_err(StoreError::backend)?;
+    let mut item = Item::from([
+        (PK.to_string(), s(batch_pk(&batch.reference))),
+        (SK.to_string(), s("BATCH")),
+        (REFERENCE.to_string(), s(&batch.reference)),
+        (FORM_ID.to_string(), s(&batch.form_id)),
+        (FILE_SHA256.to_string(), s(&batch.file_sha256)),
+        (FILE_FORMAT.to_string(), s(&batch.file_format)),
+        (ROWS.to_string(), n(batch.rows)),
+        (UNIT.to_string(), s(unit)),
+        (COMPLETE.to_string(), AttributeValue::Bool(batch.complete)),
+    ]);
+    item.extend(stamp_attributes(&batch.audit));
+    Ok(item)
+}
+
+/// A batch read back from its item.
+fn batch_from_item(item: &Item) -> Result<Batch, StoreError> {
+    let unit = text(item, UNIT)?;
+    Ok(Batch {
+        reference: text(item, REFERENCE)?,
+        form_id: text(item, FORM_ID)?,
+        file_sha256: text(item, FILE_SHA256)?,
+        file_format: text(item, FILE_FORMAT)?,
+        rows: number(item, ROWS)?,
+        unit: serde_json::from_str(&unit).map_err(|_| damaged(UNIT))?,
+        complete: item
+            .get(COMPLETE)
+            .and_then(|v| v.as_bool().ok())
+            .copied()
+            .unwrap_or(false),
+        audit: stamp_from_item(item)?,
+    })
 }
 
 /// The audit event item written with a record version.
@@ -782,20 +911,26 @@ fn record_from_item(item: &Item) -> Result<Record, StoreError> {
         version: number(item, VERSION)?,
         status: text(item, STATUS)?,
         data: serde_json::from_str(&data).map_err(|_| damaged(DATA))?,
-        audit: AuditStamp {
-            agency: text(item, AGENCY)?,
-            handler: text(item, HANDLER)?,
-            time: text(item, TIME)?,
-            channel: channel(&text(item, CHANNEL)?).ok_or_else(|| damaged(CHANNEL))?,
-            request_id: text(item, REQUEST_ID)?,
-            source_ip: text(item, SOURCE_IP)?,
-            form_version: number(item, FORM_VERSION)?,
-            content_sha256: text(item, CONTENT_SHA256)?,
-        },
+        audit: stamp_from_item(item)?,
         idempotency_key: item
             .get(IDEMPOTENCY_KEY)
             .and_then(|v| v.as_s().ok())
             .cloned(),
+        batch: item.get(BATCH).and_then(|v| v.as_s().ok()).cloned(),
+    })
+}
+
+/// The audit stamp attributes read back.
+fn stamp_from_item(item: &Item) -> Result<AuditStamp, StoreError> {
+    Ok(AuditStamp {
+        agency: text(item, AGENCY)?,
+        handler: text(item, HANDLER)?,
+        time: text(item, TIME)?,
+        channel: channel(&text(item, CHANNEL)?).ok_or_else(|| damaged(CHANNEL))?,
+        request_id: text(item, REQUEST_ID)?,
+        source_ip: text(item, SOURCE_IP)?,
+        form_version: number(item, FORM_VERSION)?,
+        content_sha256: text(item, CONTENT_SHA256)?,
     })
 }
 
@@ -850,6 +985,14 @@ fn submission_pk(reference: &str) -> String {
 
 fn version_sk(version: u32) -> String {
     format!("V#{version:06}")
+}
+
+fn batch_pk(reference: &str) -> String {
+    format!("BATCH#{reference}")
+}
+
+fn file_pk(form_id: &str, sha256: &str) -> String {
+    format!("FILE#{form_id}#{sha256}")
 }
 
 fn form_pk(form_id: &str) -> String {

@@ -10,7 +10,10 @@ use async_trait::async_trait;
 use redb::{Database, ReadableTable, TableDefinition};
 use tokio::sync::oneshot;
 
-use super::{Limit, Put, Record, Store, StoreError, IDEMPOTENCY_TTL_SECS};
+use super::{
+    Batch, BatchStart, Limit, Put, Record, RowsOutcome, Store, StoreError, CHUNK_ROWS,
+    IDEMPOTENCY_TTL_SECS,
+};
 
 /// Every version: `reference#version` (version zero-padded) → record JSON.
 const RECORDS: TableDefinition<&str, &[u8]> = TableDefinition::new("records");
@@ -22,19 +25,35 @@ const IDEMPOTENCY: TableDefinition<&str, (&str, u64)> = TableDefinition::new("id
 const BY_FORM: TableDefinition<&str, &str> = TableDefinition::new("by_form");
 /// Rate limits: key → (window start, count).
 const RATES: TableDefinition<&str, (u64, u64)> = TableDefinition::new("rates");
+/// Bulk uploads: batch reference → batch JSON.
+const BATCHES: TableDefinition<&str, &[u8]> = TableDefinition::new("batches");
+/// Uploaded files: `form\0file SHA-256` → batch reference.
+const FILES: TableDefinition<&str, &str> = TableDefinition::new("files");
+
+/// How often a chunk of rows whose commit failed is tried.
+const ROW_ATTEMPTS: u32 = 3;
 
 /// Most writes committed together in one transaction.
 const MAX_BATCH: usize = 512;
 
-enum Job {
-    Put(Box<Record>, oneshot::Sender<Result<Put, StoreError>>),
-    Hit {
-        key: String,
-        limit: u32,
-        window: u64,
-        now: u64,
-        reply: oneshot::Sender<Result<Limit, StoreError>>,
-    },
+/// A write for the writer thread: it applies the change inside the shared transaction and
+/// gives back how to answer once the transaction's fate is known.
+type Job = Box<dyn FnOnce(&mut Tables<'_, '_>) -> Answer + Send>;
+
+/// Answers a job's caller: with its result once committed, or with the commit's failure.
+type Answer = Box<dyn FnOnce(Option<&str>) + Send>;
+
+/// The answer that sends `result` when the transaction commits.
+fn answer<T: Send + 'static>(
+    reply: oneshot::Sender<Result<T, StoreError>>,
+    result: Result<T, StoreError>,
+) -> Answer {
+    Box::new(move |failure| {
+        let _ = reply.send(match failure {
+            None => result,
+            Some(error) => Err(StoreError::Backend(error.to_string())),
+        });
+    })
 }
 
 /// The embedded store. Clones share one file and one writer thread; when the last clone
@@ -74,6 +93,8 @@ impl EmbeddedStore {
             txn.open_table(IDEMPOTENCY).map_err(StoreError::backend)?;
             txn.open_table(BY_FORM).map_err(StoreError::backend)?;
             txn.open_table(RATES).map_err(StoreError::backend)?;
+            txn.open_table(BATCHES).map_err(StoreError::backend)?;
+            txn.open_table(FILES).map_err(StoreError::backend)?;
         }
         txn.commit().map_err(StoreError::backend)?;
         let (writer, jobs) = std::sync::mpsc::channel();
@@ -92,10 +113,19 @@ impl EmbeddedStore {
         })
     }
 
-    fn send(&self, job: Job) -> Result<(), StoreError> {
+    /// Has the writer thread run `apply` in its next transaction and waits for the result.
+    async fn write<T: Send + 'static>(
+        &self,
+        apply: impl FnOnce(&mut Tables<'_, '_>) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let (reply, result) = oneshot::channel();
+        let job: Job = Box::new(move |tables| answer(reply, apply(tables)));
         self.writer
             .send(job)
-            .map_err(|_| StoreError::Backend("存储写入线程已停止".into()))
+            .map_err(|_| StoreError::Backend("存储写入线程已停止".into()))?;
+        result
+            .await
+            .map_err(|_| StoreError::Backend("存储写入线程没有回应".into()))?
     }
 
     fn read_versions(&self, reference: &str) -> Result<Vec<Record>, StoreError> {
@@ -133,19 +163,8 @@ fn write_loop(db: &Database, jobs: std::sync::mpsc::Receiver<Job>) {
     }
 }
 
-enum Outcome {
-    Put(
-        oneshot::Sender<Result<Put, StoreError>>,
-        Result<Put, StoreError>,
-    ),
-    Hit(
-        oneshot::Sender<Result<Limit, StoreError>>,
-        Result<Limit, StoreError>,
-    ),
-}
-
 fn commit_batch(db: &Database, batch: Vec<Job>) {
-    let mut outcomes = Vec::with_capacity(batch.len());
+    let mut answers: Vec<Answer> = Vec::with_capacity(batch.len());
     let result = (|| -> Result<(), Box<redb::Error>> {
         let txn = db.begin_write().map_err(|e| Box::new(e.into()))?;
         {
@@ -155,57 +174,39 @@ fn commit_batch(db: &Database, batch: Vec<Job>) {
             let mut idempotency = txn.open_table(IDEMPOTENCY).map_err(open)?;
             let mut by_form = txn.open_table(BY_FORM).map_err(open)?;
             let mut rates = txn.open_table(RATES).map_err(open)?;
+            let mut batches = txn.open_table(BATCHES).map_err(open)?;
+            let mut files = txn.open_table(FILES).map_err(open)?;
             let mut tables = Tables {
                 records: &mut records,
                 audit: &mut audit,
                 idempotency: &mut idempotency,
                 by_form: &mut by_form,
+                rates: &mut rates,
+                batches: &mut batches,
+                files: &mut files,
             };
             for job in batch {
-                match job {
-                    Job::Put(record, reply) => {
-                        let result = apply_put(&mut tables, &record);
-                        outcomes.push(Outcome::Put(reply, result));
-                    }
-                    Job::Hit {
-                        key,
-                        limit,
-                        window,
-                        now,
-                        reply,
-                    } => {
-                        let result = apply_hit(&mut rates, &key, limit, window, now);
-                        outcomes.push(Outcome::Hit(reply, result));
-                    }
-                }
+                answers.push(job(&mut tables));
             }
         }
         txn.commit().map_err(|e| Box::new(e.into()))?;
         Ok(())
     })();
-    for outcome in outcomes {
-        match (outcome, &result) {
-            (Outcome::Put(reply, r), Ok(())) => {
-                let _ = reply.send(r);
-            }
-            (Outcome::Hit(reply, r), Ok(())) => {
-                let _ = reply.send(r);
-            }
-            (Outcome::Put(reply, _), Err(e)) => {
-                let _ = reply.send(Err(StoreError::backend(e)));
-            }
-            (Outcome::Hit(reply, _), Err(e)) => {
-                let _ = reply.send(Err(StoreError::backend(e)));
-            }
-        }
+    let failure = result.err().map(|e| e.to_string());
+    for answer in answers {
+        answer(failure.as_deref());
     }
 }
 
+/// The tables of the writer's transaction.
 struct Tables<'a, 't> {
     records: &'a mut redb::Table<'t, &'static str, &'static [u8]>,
     audit: &'a mut redb::Table<'t, &'static str, &'static [u8]>,
     idempotency: &'a mut redb::Table<'t, &'static str, (&'static str, u64)>,
     by_form: &'a mut redb::Table<'t, &'static str, &'static str>,
+    rates: &'a mut redb::Table<'t, &'static str, (u64, u64)>,
+    batches: &'a mut redb::Table<'t, &'static str, &'static [u8]>,
+    files: &'a mut redb::Table<'t, &'static str, &'static str>,
 }
 
 /// Applies one put inside the batch's transaction. Checks come before any insert, so a
@@ -281,6 +282,84 @@ fn apply_put(tables: &mut Tables<'_, '_>, record: &Record) -> Result<Put, StoreE
     Ok(Put::Stored(record.reference.clone()))
 }
 
+/// Writes row records, replacing any with the same key, with their index entries.
+fn apply_rows(tables: &mut Tables<'_, '_>, records: &[Record]) -> Result<(), StoreError> {
+    for record in records {
+        let key = record_key(&record.reference, record.version);
+        let json = serde_json::to_vec(record).map_err(StoreError::backend)?;
+        tables
+            .records
+            .insert(key.as_str(), json.as_slice())
+            .map_err(StoreError::backend)?;
+        let index = format!(
+            "{}\0{}\0{}",
+            record.form_id, record.audit.time, record.reference
+        );
+        tables
+            .by_form
+            .insert(index.as_str(), record.reference.as_str())
+            .map_err(StoreError::backend)?;
+    }
+    Ok(())
+}
+
+/// Records a new batch under its file, or finds the batch the file already has.
+fn apply_begin(tables: &mut Tables<'_, '_>, batch: &Batch) -> Result<BatchStart, StoreError> {
+    let file = format!("{}\0{}", batch.form_id, batch.file_sha256);
+    let existing = tables
+        .files
+        .get(file.as_str())
+        .map_err(StoreError::backend)?
+        .map(|v| v.value().to_string());
+    if let Some(reference) = existing {
+        return match read_batch(tables.batches, &reference)? {
+            Some(found) => Ok(BatchStart::Existing(Box::new(found))),
+            None => Err(StoreError::NotFound(reference)),
+        };
+    }
+    let json = serde_json::to_vec(batch).map_err(StoreError::backend)?;
+    let stamp = serde_json::to_vec(&batch.audit).map_err(StoreError::backend)?;
+    tables
+        .batches
+        .insert(batch.reference.as_str(), json.as_slice())
+        .map_err(StoreError::backend)?;
+    tables
+        .files
+        .insert(file.as_str(), batch.reference.as_str())
+        .map_err(StoreError::backend)?;
+    let audit_key = format!("{}#batch", batch.reference);
+    tables
+        .audit
+        .insert(audit_key.as_str(), stamp.as_slice())
+        .map_err(StoreError::backend)?;
+    Ok(BatchStart::New)
+}
+
+/// Sets a batch's `complete`.
+fn apply_complete(tables: &mut Tables<'_, '_>, reference: &str) -> Result<(), StoreError> {
+    let mut batch = read_batch(tables.batches, reference)?
+        .ok_or_else(|| StoreError::NotFound(reference.to_string()))?;
+    batch.complete = true;
+    let json = serde_json::to_vec(&batch).map_err(StoreError::backend)?;
+    tables
+        .batches
+        .insert(reference, json.as_slice())
+        .map_err(StoreError::backend)?;
+    Ok(())
+}
+
+fn read_batch(
+    table: &impl ReadableTable<&'static str, &'static [u8]>,
+    reference: &str,
+) -> Result<Option<Batch>, StoreError> {
+    match table.get(reference).map_err(StoreError::backend)? {
+        Some(value) => serde_json::from_slice(value.value())
+            .map(Some)
+            .map_err(StoreError::backend),
+        None => Ok(None),
+    }
+}
+
 fn apply_hit(
     rates: &mut redb::Table<'_, &'static str, (u64, u64)>,
     key: &str,
@@ -319,11 +398,7 @@ fn unix_now() -> u64 {
 #[async_trait]
 impl Store for EmbeddedStore {
     async fn put(&self, record: Record) -> Result<Put, StoreError> {
-        let (reply, answer) = oneshot::channel();
-        self.send(Job::Put(Box::new(record), reply))?;
-        answer
-            .await
-            .map_err(|_| StoreError::Backend("存储写入线程没有回应".into()))?
+        self.write(move |tables| apply_put(tables, &record)).await
     }
 
     async fn get(&self, reference: &str) -> Result<Option<Record>, StoreError> {
@@ -360,16 +435,63 @@ impl Store for EmbeddedStore {
     }
 
     async fn hit(&self, key: &str, limit: u32, window: u64, now: u64) -> Result<Limit, StoreError> {
-        let (reply, answer) = oneshot::channel();
-        self.send(Job::Hit {
-            key: key.to_string(),
-            limit,
-            window,
-            now,
-            reply,
-        })?;
-        answer
+        let key = key.to_string();
+        self.write(move |tables| apply_hit(tables.rates, &key, limit, window, now))
             .await
-            .map_err(|_| StoreError::Backend("存储写入线程没有回应".into()))?
+    }
+
+    async fn begin_batch(&self, batch: &Batch) -> Result<BatchStart, StoreError> {
+        let batch = batch.clone();
+        self.write(move |tables| apply_begin(tables, &batch)).await
+    }
+
+    async fn put_rows(&self, records: &[Record]) -> RowsOutcome {
+        // Every chunk is queued at once, so the writer commits many of them together; a chunk
+        // whose commit failed is queued again, at most ROW_ATTEMPTS times in all.
+        let chunks: Vec<(usize, Vec<Record>)> = records
+            .chunks(CHUNK_ROWS)
+            .enumerate()
+            .map(|(i, chunk)| (i * CHUNK_ROWS, chunk.to_vec()))
+            .collect();
+        let mut pending = chunks;
+        let mut outcome = RowsOutcome::default();
+        for attempt in 1..=ROW_ATTEMPTS {
+            let writes = pending.iter().map(|(_, chunk)| {
+                let chunk = chunk.clone();
+                self.write(move |tables| apply_rows(tables, &chunk))
+            });
+            let results = futures_util::future::join_all(writes).await;
+            let mut again = Vec::new();
+            for ((start, chunk), result) in pending.into_iter().zip(results) {
+                match result {
+                    Ok(()) => outcome.written += chunk.len(),
+                    Err(error) => {
+                        tracing::warn!(rows = chunk.len(), attempt, %error, "一批行没有写入");
+                        again.push((start, chunk));
+                    }
+                }
+            }
+            pending = again;
+            if pending.is_empty() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
+        }
+        for (start, chunk) in pending {
+            outcome.failed.extend(start..start + chunk.len());
+        }
+        outcome
+    }
+
+    async fn complete_batch(&self, reference: &str) -> Result<(), StoreError> {
+        let reference = reference.to_string();
+        self.write(move |tables| apply_complete(tables, &reference))
+            .await
+    }
+
+    async fn batch(&self, reference: &str) -> Result<Option<Batch>, StoreError> {
+        let txn = self.db.begin_read().map_err(StoreError::backend)?;
+        let table = txn.open_table(BATCHES).map_err(StoreError::backend)?;
+        read_batch(&table, reference)
     }
 }
