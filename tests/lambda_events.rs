@@ -215,3 +215,122 @@ async fn each_lambda_function_answers_only_its_own_routes() {
     );
     assert_eq!(t.store.list("signup", None).await.unwrap().len(), 1);
 }
+
+/// A multipart body with the field 部门=研发 and `file` holding `bytes`.
+fn multipart_with_file(boundary: &str, bytes: &[u8]) -> Vec<u8> {
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"部门\"\r\n\r\n研发\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.xlsx\"\r\n\
+         Content-Type: application/vnd.openxmlformats-officedocument.spreadsheetml.sheet\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    body
+}
+
+/// A one-row workbook with the template's headers.
+fn one_row_workbook() -> Vec<u8> {
+    let def = repo().join("content/forms");
+    let forms = beian_functions::forms::Forms::load_dir(&def).unwrap();
+    let staff = forms.get("staff-filing").unwrap();
+    let group = staff.group("staff").unwrap();
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    let row = [
+        "张三",
+        "150102198503159994",
+        "男",
+        "1985-03-15",
+        "汉族",
+        "大学本科",
+        "城镇",
+        "13800000000",
+        "全日制",
+        "固定期限",
+        "2026-01-01",
+        "2028-12-31",
+        "软件工程师",
+        "6500",
+        "新签",
+    ];
+    for (col, field) in group.fields.iter().enumerate() {
+        sheet.write_string(0, col as u16, &field.label).unwrap();
+        if let Some(value) = row.get(col) {
+            sheet.write_string(1, col as u16, *value).unwrap();
+        }
+    }
+    book.save_to_buffer().unwrap()
+}
+
+#[tokio::test]
+async fn c16_a_base64_multipart_upload_arrives_byte_for_byte() {
+    let workbook = one_row_workbook();
+    let boundary = "----c16boundary";
+    let body = multipart_with_file(boundary, &workbook);
+    let mut event = event("http-api-v2.json");
+    event["rawPath"] = json!("/api/forms/staff-filing/upload");
+    event["requestContext"]["http"]["path"] = json!("/api/forms/staff-filing/upload");
+    event["requestContext"]["http"]["method"] = json!("POST");
+    event["headers"]["content-type"] = json!(format!("multipart/form-data; boundary={boundary}"));
+    event["body"] = json!(base64::engine::general_purpose::STANDARD.encode(&body));
+    event["isBase64Encoded"] = json!(true);
+
+    let request =
+        lambda_http::request::from_str(&event.to_string()).expect("lambda_http reads the event");
+    let request = to_api_request(request);
+    let content_type = request.headers["content-type"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let upload =
+        beian_functions::upload::parse_multipart(&content_type, request.body.clone(), 1 << 22)
+            .await
+            .expect("the multipart body parses");
+    use sha2::Digest as _;
+    let file = upload.file.expect("the file part");
+    assert_eq!(
+        sha2::Sha256::digest(&file),
+        sha2::Sha256::digest(&workbook),
+        "the file is byte for byte the one sent"
+    );
+    assert_eq!(
+        upload.fields,
+        vec![("部门".to_string(), "研发".to_string())]
+    );
+    let table = beian_functions::import::read_table(&file, &["姓名", "公民身份号码"]).unwrap();
+    assert_eq!(table.rows.len(), 1);
+}
+
+#[tokio::test]
+async fn c16_b_a_body_mangled_into_text_is_refused_as_a_damaged_file() {
+    let t = TestApp::new();
+    let workbook = one_row_workbook();
+    let boundary = "----c16boundary";
+    let body = multipart_with_file(boundary, &workbook);
+    // Delivered as text: every byte of 0x80 and over became U+FFFD.
+    let mangled: String = body
+        .iter()
+        .map(|&b| if b < 0x80 { b as char } else { '\u{FFFD}' })
+        .collect();
+    let mut event = event("http-api-v2.json");
+    event["rawPath"] = json!("/api/forms/staff-filing/upload");
+    event["requestContext"]["http"]["path"] = json!("/api/forms/staff-filing/upload");
+    event["requestContext"]["http"]["method"] = json!("POST");
+    event["headers"]["content-type"] = json!(format!("multipart/form-data; boundary={boundary}"));
+    event["headers"]["accept"] = json!("application/json");
+    event["body"] = json!(mangled);
+    event["isBase64Encoded"] = json!(false);
+
+    let response = invoke(&t, &event).await;
+    assert_eq!(response.status(), 400);
+    let body = body_json(&response);
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("文件已损坏或不是有效的 XLSX"),
+        "{body}"
+    );
+    assert!(t.store.list("staff-filing", None).await.unwrap().is_empty());
+}

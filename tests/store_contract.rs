@@ -20,7 +20,9 @@ use tokio::sync::Semaphore;
 
 use beian_functions::store::dynamo::{client_from_env, DynamoStore};
 use beian_functions::store::embedded::EmbeddedStore;
-use beian_functions::store::{AuditStamp, Channel, Limit, Put, Record, Store, StoreError};
+use beian_functions::store::{
+    settled, AuditStamp, Batch, BatchStart, Channel, Limit, Put, Record, Store, StoreError,
+};
 
 /// A store under test and where its data lives.
 struct Fixture {
@@ -187,6 +189,9 @@ contract_tests!(
     limits_hits_in_each_window,
     keeps_everything_after_reopening,
     stores_long_chinese_text_up_to_the_item_limit,
+    stores_a_batch_of_60_rows_and_marks_it_complete,
+    recognises_a_file_already_recorded,
+    rewriting_an_interrupted_batch_stores_nothing_twice,
 );
 
 fn stamp(time: &str) -> AuditStamp {
@@ -697,4 +702,99 @@ mod dynamo_table {
         assert!(err.to_string().contains("表单编号为空"), "{err}");
         assert_eq!(fixture.store.get("K7QM-3XRT-9HAP").await.unwrap(), None);
     }
+}
+
+/// A batch of `rows` rows of `staff-filing`, not yet complete.
+fn batch(reference: &str, sha: &str, rows: u32) -> Batch {
+    Batch {
+        reference: reference.into(),
+        form_id: "staff-filing".into(),
+        file_sha256: sha.into(),
+        file_format: "XLSX".into(),
+        rows,
+        unit: json!({ "fields": { "unit_name": "内蒙古某某科技有限公司" } }),
+        complete: false,
+        audit: stamp("2026-12-03T10:00:00+08:00"),
+    }
+}
+
+/// Row `index` of `batch`, as the upload handler makes it.
+fn batch_row(batch: &Batch, index: usize) -> Record {
+    let mut row = record(
+        &beian_functions::reference::of_row(&batch.reference, index),
+        &batch.form_id,
+        &batch.audit.time,
+    );
+    row.data["groups"] = json!({ "staff": [{ "name": format!("职工{index}") }] });
+    row.batch = Some(batch.reference.clone());
+    row
+}
+
+async fn stores_a_batch_of_60_rows_and_marks_it_complete(fixture: Fixture) {
+    let store = fixture.store;
+    let b = batch("K7QM-3XRT-9HAP", &"a".repeat(64), 60);
+    assert_eq!(store.begin_batch(&b).await.unwrap(), BatchStart::New);
+    let rows: Vec<Record> = (0..60).map(|i| batch_row(&b, i)).collect();
+
+    let outcome = store.put_rows(&rows).await;
+    assert_eq!(outcome.written, 60);
+    assert!(outcome.failed.is_empty());
+    assert!(!store.batch(&b.reference).await.unwrap().unwrap().complete);
+    let listed = store.list("staff-filing", None).await.unwrap();
+    assert_eq!(listed.len(), 60);
+    assert!(settled(store.as_ref(), listed).await.unwrap().is_empty());
+
+    store.complete_batch(&b.reference).await.unwrap();
+    let done = store.batch(&b.reference).await.unwrap().unwrap();
+    assert!(done.complete);
+    assert_eq!(done.audit, b.audit);
+    assert_eq!(done.unit, b.unit);
+    let listed = store.list("staff-filing", None).await.unwrap();
+    let settled = settled(store.as_ref(), listed).await.unwrap();
+    assert_eq!(settled.len(), 60);
+    assert_eq!(
+        store.get(&rows[42].reference).await.unwrap(),
+        Some(rows[42].clone())
+    );
+}
+
+async fn recognises_a_file_already_recorded(fixture: Fixture) {
+    let store = fixture.store;
+    let first = batch("K7QM-3XRT-9HAP", &"b".repeat(64), 3);
+    assert_eq!(store.begin_batch(&first).await.unwrap(), BatchStart::New);
+    let same_file = batch("M2N3-P4Q5-R6S7", &"b".repeat(64), 3);
+    assert_eq!(
+        store.begin_batch(&same_file).await.unwrap(),
+        BatchStart::Existing(Box::new(first.clone()))
+    );
+    assert_eq!(store.batch("M2N3-P4Q5-R6S7").await.unwrap(), None);
+    let other_file = batch("M2N3-P4Q5-R6S7", &"c".repeat(64), 3);
+    assert_eq!(
+        store.begin_batch(&other_file).await.unwrap(),
+        BatchStart::New
+    );
+}
+
+async fn rewriting_an_interrupted_batch_stores_nothing_twice(fixture: Fixture) {
+    let b = batch("K7QM-3XRT-9HAP", &"d".repeat(64), 30);
+    let rows: Vec<Record> = (0..30).map(|i| batch_row(&b, i)).collect();
+    {
+        let store = &fixture.store;
+        store.begin_batch(&b).await.unwrap();
+        assert_eq!(store.put_rows(&rows[..12]).await.written, 12);
+    }
+    // The process stopped; later the same file comes again.
+    let fixture = fixture.reopened().await;
+    let store = fixture.store;
+    let found = match store.begin_batch(&b).await.unwrap() {
+        BatchStart::Existing(found) => found,
+        other => panic!("the interrupted batch is found: {other:?}"),
+    };
+    assert!(!found.complete);
+    assert_eq!(store.put_rows(&rows).await.written, 30);
+    store.complete_batch(&found.reference).await.unwrap();
+    let listed = store.list("staff-filing", None).await.unwrap();
+    assert_eq!(listed.len(), 30);
+    let references: BTreeSet<String> = listed.iter().map(|r| r.reference.clone()).collect();
+    assert_eq!(references.len(), 30);
 }
