@@ -8,7 +8,7 @@ use beian_functions::import::{
     import_rows, read_table, ImportError, Report, SheetFormat, Table, MAX_ROWS,
 };
 use beian_functions::submission::{Submission, Value};
-use beian_functions::validation::{self, Outcome};
+
 use chrono::NaiveDate;
 use rust_xlsxwriter::{Format, Workbook, Worksheet};
 
@@ -162,19 +162,16 @@ fn clean_three_rows_are_ready_and_accepted() {
     assert_eq!(table.format, SheetFormat::Csv);
     assert_eq!(report.problems, vec![]);
     assert_eq!(report.ready, 3);
-    let submission = report
-        .submission
-        .expect("submission when there is no problem");
-    let Outcome::Accepted(accepted) = validation::check(&def, &submission, today()) else {
-        panic!("the built submission must pass the form's own check");
-    };
+    let accepted = report
+        .accepted
+        .expect("the checked rows when there is no problem");
     assert_eq!(accepted.groups["staff"].len(), 3);
     assert_eq!(
         accepted.groups["staff"][2]["id_number"],
         Value::One("15060219900101990X".into())
     );
     assert_eq!(
-        submission.fields["unit_name"],
+        accepted.fields["unit_name"],
         Value::One("内蒙古某某科技有限公司".into())
     );
 }
@@ -186,7 +183,7 @@ fn one_bad_id_among_three_names_its_row_and_column() {
     rows[1][1] = "150203199207089980";
     let (_, report) = import(&def, &csv(&labels(&def), &rows));
 
-    assert!(report.submission.is_none());
+    assert!(report.accepted.is_none());
     assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
     assert_eq!(report.problems[0].row, 3);
     assert_eq!(report.problems[0].column, "公民身份号码");
@@ -275,7 +272,7 @@ fn c19_id_in_scientific_notation_in_csv_is_rejected_with_the_excel_fix() {
     rows[1][3] = "1985-12-15";
     let (table, report) = import(&def, &csv(&labels(&def), &rows));
 
-    assert!(report.submission.is_none());
+    assert!(report.accepted.is_none());
     assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
     let problem = &report.problems[0];
     assert_eq!((problem.row, problem.column.as_str()), (2, "公民身份号码"));
@@ -306,7 +303,7 @@ fn c19_numeric_id_cell_in_xlsx_is_rejected_and_text_cell_kept_exactly() {
     assert_eq!(table.format, SheetFormat::Xlsx);
     assert_eq!(table.rows[0].1[id as usize], "1.10101E+17");
     assert_eq!(table.rows[1].1[id as usize], "110101199003071233");
-    assert!(report.submission.is_none());
+    assert!(report.accepted.is_none());
     assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
     let problem = &report.problems[0];
     assert_eq!((problem.row, problem.column.as_str()), (2, "公民身份号码"));
@@ -331,10 +328,7 @@ fn c20_date_formatted_serial_and_chinese_text_become_iso_dates() {
 
     assert_eq!(table.rows[0].1[start as usize], "2024-01-01");
     assert_eq!(report.problems, vec![]);
-    let submission = report.submission.unwrap();
-    let Outcome::Accepted(accepted) = validation::check(&def, &submission, today()) else {
-        panic!("dates must pass");
-    };
+    let accepted = report.accepted.expect("dates must pass");
     for row in &accepted.groups["staff"][..2] {
         assert_eq!(row["contract_start"], Value::One("2024-01-01".into()));
     }
@@ -350,7 +344,7 @@ fn c20_general_format_serial_in_a_date_column_is_a_row_problem() {
     });
     let (_, report) = import(&def, &bytes);
 
-    assert!(report.submission.is_none());
+    assert!(report.accepted.is_none());
     assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
     let problem = &report.problems[0];
     assert_eq!((problem.row, problem.column.as_str()), (3, "合同起始日期"));
@@ -431,7 +425,7 @@ fn columns_in_another_order_and_unknown_columns_are_read_by_name() {
     let (_, report) = import(&def, &csv(&header, &rows));
 
     assert_eq!(report.problems, vec![]);
-    let submission = report.submission.unwrap();
+    let submission = report.accepted.unwrap();
     let first = &submission.groups["staff"][0];
     assert_eq!(first["name"], Value::One("张三".into()));
     assert_eq!(first["id_number"], Value::One("150102198503159994".into()));
@@ -452,7 +446,7 @@ fn safe_repairs_are_made_and_listed() {
     assert_eq!(report.repairs[0].to, "150102198503159994");
     assert_eq!(report.repairs[1].row, 4);
     assert_eq!(report.repairs[1].to, "娜仁·其其格");
-    let submission = report.submission.unwrap();
+    let submission = report.accepted.unwrap();
     assert_eq!(
         submission.groups["staff"][2]["name"],
         Value::One("娜仁·其其格".into())
@@ -483,7 +477,7 @@ fn missing_required_column_is_named_at_the_header_row() {
         .collect();
     let (table, report) = import(&def, &csv(&header, &rows));
 
-    assert!(report.submission.is_none());
+    assert!(report.accepted.is_none());
     assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
     assert_eq!(report.problems[0].row, table.header_row);
     assert_eq!(report.problems[0].column, "民族");

@@ -17,7 +17,7 @@ use unicode_normalization::UnicodeNormalization;
 use crate::forms::{FieldKind, FormDef};
 use crate::submission::{parse_row_name, Row, Submission, Value};
 use crate::validate;
-use crate::validation::{self, Outcome};
+use crate::validation::{self, Accepted, Outcome};
 
 /// Most data rows one file may have.
 pub const MAX_ROWS: usize = 10_000;
@@ -106,8 +106,9 @@ pub struct Report {
     pub problems: Vec<RowProblem>,
     /// Every safe repair made before checking.
     pub repairs: Vec<Repair>,
-    /// The unit's fields plus every row, only when there is no problem at all.
-    pub submission: Option<Submission>,
+    /// The unit's fields plus every row, checked and normalised as the online form's are;
+    /// only when there is no problem at all.
+    pub accepted: Option<Accepted>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -373,7 +374,7 @@ pub fn import_rows(
         ready: 0,
         problems: Vec::new(),
         repairs: Vec::new(),
-        submission: None,
+        accepted: None,
     };
     let Some(group_def) = def.group(group) else {
         report.problems.push(RowProblem {
@@ -444,8 +445,9 @@ pub fn import_rows(
     };
     submission.groups.insert(group.to_string(), rows);
 
-    match validation::check(def, &submission, today) {
-        Outcome::Accepted(_) => {}
+    let outcome = validation::check_owned(def, submission, today);
+    match outcome {
+        Outcome::Accepted(accepted) => report.accepted = Some(accepted),
         Outcome::Rejected(errors) => {
             for error in errors {
                 let problem = locate(def, group, &column_of, table, &error);
@@ -472,8 +474,8 @@ pub fn import_rows(
         .iter()
         .filter(|(number, _)| !bad_rows.contains(number))
         .count();
-    if report.problems.is_empty() {
-        report.submission = Some(submission);
+    if !report.problems.is_empty() {
+        report.accepted = None;
     }
     report
 }

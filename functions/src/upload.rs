@@ -25,10 +25,10 @@ use crate::forms::FormDef;
 use crate::import::{self, RowProblem, Table};
 use crate::pages::{self, escape, UploadLimits, UPLOAD_FILE_FIELD};
 use crate::reference;
-use crate::store::{Batch, BatchStart, Channel, Record};
-use crate::submission::{self, Submission};
+use crate::store::{Batch, BatchStart, Channel, Record, RowsOutcome};
+use crate::submission::{self, Row, Submission};
 use crate::template;
-use crate::validation::{self, FieldError, Outcome};
+use crate::validation::FieldError;
 
 /// The media type of an XLSX workbook.
 pub const XLSX_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
@@ -36,6 +36,9 @@ pub const XLSX_TYPE: &str = "application/vnd.openxmlformats-officedocument.sprea
 /// The largest marked copy put into the report page as a download link; bigger copies are
 /// offered through the API only (a Lambda response is at most 6 MB).
 const MAX_INLINE_COPY: usize = 2 * 1024 * 1024;
+
+/// How many row records are made and handed to the store at a time.
+const RECORDS_AT_ONCE: usize = 500;
 
 /// Most problems listed on the report page; the marked copy has them all.
 const MAX_LISTED_PROBLEMS: usize = 500;
@@ -413,22 +416,15 @@ impl App {
                 &action,
             );
         }
-        let Some(submission) = report.submission else {
+        let Some(mut accepted) = report.accepted else {
             return api::error_response(
                 json,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "表格里没有职工：请每名职工填一行后重新上传",
             );
         };
-        let accepted = match validation::check(&bulk, &submission, api::today()) {
-            Outcome::Accepted(accepted) => accepted,
-            Outcome::Rejected(errors) => {
-                return self.upload_rejected(def, &unit, &errors, &[], None, json, &action)
-            }
-            Outcome::Exempt(message) => {
-                return api::error_response(json, StatusCode::UNPROCESSABLE_ENTITY, &message)
-            }
-        };
+        let file_format = format!("{:?}", table.format).to_uppercase();
+        drop(table);
 
         if let Some(response) = self
             .limited(request, "submit", self.settings.submit_limit, json)
@@ -437,22 +433,15 @@ impl App {
             return response;
         }
 
-        let mut unit_data = accepted.to_json();
-        let rows = unit_data
-            .as_object_mut()
-            .and_then(|o| o.remove("groups"))
-            .and_then(|mut g| g.get_mut(&group.key).map(serde_json::Value::take))
-            .and_then(|r| match r {
-                serde_json::Value::Array(rows) => Some(rows),
-                _ => None,
-            })
-            .unwrap_or_default();
+        let rows = accepted.groups.remove(&group.key).unwrap_or_default();
+        let unit_data = accepted.to_json();
+        drop(accepted);
         let file_sha256 = hex(&Sha256::digest(&file));
         let batch = Batch {
             reference: reference::generate(),
             form_id: def.id.clone(),
             file_sha256: file_sha256.clone(),
-            file_format: format!("{:?}", table.format).to_uppercase(),
+            file_format,
             rows: rows.len() as u32,
             unit: unit_data,
             complete: false,
@@ -470,8 +459,17 @@ impl App {
             Err(e) => return api::store_failure(json, &request.request_id, &e),
         };
 
-        let records = row_records(&batch, &group.key, &rows);
-        let outcome = self.store.put_rows(&records).await;
+        // Records are made a slice at a time, so a file's rows are never all in memory twice.
+        let mut outcome = RowsOutcome::default();
+        for (n, slice) in rows.chunks(RECORDS_AT_ONCE).enumerate() {
+            let start = n * RECORDS_AT_ONCE;
+            let records = row_records(&batch, &group.key, start, slice);
+            let written = self.store.put_rows(&records).await;
+            outcome.written += written.written;
+            outcome
+                .failed
+                .extend(written.failed.iter().map(|i| start + i));
+        }
         if !outcome.failed.is_empty() {
             tracing::warn!(
                 request_id = %request.request_id,
@@ -498,7 +496,7 @@ impl App {
         tracing::info!(
             request_id = %request.request_id,
             reference = %batch.reference,
-            rows = records.len(),
+            rows = rows.len(),
             "上传已保存"
         );
         stored(&batch, json)
@@ -647,18 +645,18 @@ fn report_html(
 }
 
 /// One record per row: the unit's fields and that row, stamped as the batch is, with a
-/// reference derived from the batch's and the row's place.
-fn row_records(batch: &Batch, group: &str, rows: &[serde_json::Value]) -> Vec<Record> {
+/// reference derived from the batch's and the row's place (`start` is the first row's).
+fn row_records(batch: &Batch, group: &str, start: usize, rows: &[Row]) -> Vec<Record> {
     rows.iter()
         .enumerate()
-        .map(|(index, row)| {
+        .map(|(offset, row)| {
             let mut data = batch.unit.clone();
             data["groups"] = json!({ group: [row] });
             let content = serde_json::to_vec(&data).unwrap_or_default();
             let mut audit = batch.audit.clone();
             audit.content_sha256 = hex(&Sha256::digest(&content));
             Record {
-                reference: reference::of_row(&batch.reference, index),
+                reference: reference::of_row(&batch.reference, start + offset),
                 form_id: batch.form_id.clone(),
                 version: 1,
                 status: "已受理".into(),

@@ -448,12 +448,11 @@ impl Store for EmbeddedStore {
     async fn put_rows(&self, records: &[Record]) -> RowsOutcome {
         // Every chunk is queued at once, so the writer commits many of them together; a chunk
         // whose commit failed is queued again, at most ROW_ATTEMPTS times in all.
-        let chunks: Vec<(usize, Vec<Record>)> = records
+        let mut pending: Vec<(usize, Arc<[Record]>)> = records
             .chunks(CHUNK_ROWS)
             .enumerate()
-            .map(|(i, chunk)| (i * CHUNK_ROWS, chunk.to_vec()))
+            .map(|(i, chunk)| (i * CHUNK_ROWS, Arc::from(chunk)))
             .collect();
-        let mut pending = chunks;
         let mut outcome = RowsOutcome::default();
         for attempt in 1..=ROW_ATTEMPTS {
             let writes = pending.iter().map(|(_, chunk)| {
