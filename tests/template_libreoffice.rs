@@ -112,3 +112,59 @@ fn the_template_opens_in_libreoffice_with_headers_drop_downs_and_instructions() 
         .collect();
     assert_eq!(row, headers);
 }
+
+#[test]
+fn a_filled_template_saved_as_xls_by_libreoffice_imports_with_every_digit() {
+    let forms = Forms::load_dir(&common::repo_root().join("content/forms")).unwrap();
+    let def = forms.get("staff-filing").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let template = beian_functions::template::to_xlsx(def).unwrap();
+    let filled = common::fill_template(&template, &common::PEOPLE);
+    std::fs::write(dir.path().join("filled.xlsx"), filled).unwrap();
+
+    // An Excel 97–2003 workbook, as older offices still send.
+    soffice(
+        &["--convert-to", "xls", "--outdir", "xls", "filled.xlsx"],
+        dir.path(),
+    );
+    let bytes = std::fs::read(dir.path().join("xls/filled.xls")).unwrap();
+    assert!(bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]), "an OLE file");
+
+    let labels: Vec<&str> = def.groups[0]
+        .fields
+        .iter()
+        .map(|f| f.label.as_str())
+        .collect();
+    let table = beian_functions::import::read_table(&bytes, &labels).unwrap();
+    assert_eq!(table.format, beian_functions::import::SheetFormat::Xls);
+    assert_eq!(table.rows.len(), 3);
+    let mut unit = beian_functions::submission::Submission::default();
+    for (key, value) in [
+        ("unit_name", "内蒙古某某科技有限公司"),
+        ("unit_code", "91150100MA0R1B2C8F"),
+        ("unit_type", "企业"),
+        ("industry", "软件和信息技术服务业"),
+        ("division_code", "150102"),
+        ("contact_name", "王芳"),
+        ("contact_phone", "0471-6945364"),
+    ] {
+        unit.fields.insert(
+            key.into(),
+            beian_functions::submission::Value::One(value.into()),
+        );
+    }
+    let report = beian_functions::import::import_rows(
+        def,
+        "staff",
+        &unit,
+        &table,
+        beian_functions::api::today(),
+    );
+    assert_eq!(report.problems, vec![]);
+    let accepted = report.accepted.expect("all three pass");
+    let rows = &accepted.groups["staff"];
+    for (row, person) in rows.iter().zip(common::PEOPLE) {
+        assert_eq!(row["id_number"].text(), person[1], "every digit kept");
+        assert_eq!(row["birth_date"].text(), person[3], "dates read as dates");
+    }
+}

@@ -145,3 +145,99 @@ pub fn free_port() -> u16 {
         .unwrap()
         .port()
 }
+
+/// Three people, in the template's column order; dates are typed into the date columns.
+pub const PEOPLE: [[&str; 15]; 3] = [
+    [
+        "张三",
+        "150102198503159994",
+        "男",
+        "1985-03-15",
+        "汉族",
+        "大学本科",
+        "城镇",
+        "13800000000",
+        "全日制",
+        "固定期限",
+        "2026-01-01",
+        "2028-12-31",
+        "软件工程师",
+        "6500",
+        "新签",
+    ],
+    [
+        "李娜",
+        "150203199207089983",
+        "女",
+        "1992-07-08",
+        "蒙古族",
+        "大学专科",
+        "农村",
+        "13900000000",
+        "全日制",
+        "无固定期限",
+        "2025-03-01",
+        "",
+        "会计",
+        "5200",
+        "新签",
+    ],
+    [
+        "娜仁·其其格",
+        "15060219900101990X",
+        "女",
+        "1990-01-01",
+        "蒙古族",
+        "高中",
+        "城镇",
+        "0471-6945364",
+        "非全日制",
+        "以完成一定工作任务为期限",
+        "2026-02-01",
+        "",
+        "保洁员",
+        "2200",
+        "新签",
+    ],
+];
+
+/// Columns whose cells are dates (0-based), as the template formats them.
+pub const DATE_COLUMNS: [usize; 3] = [3, 10, 11];
+
+/// The downloaded template with `people` typed into its data sheet from row 2.
+pub fn fill_template(template: &[u8], people: &[[&str; 15]]) -> Vec<u8> {
+    let mut book =
+        umya_spreadsheet::reader::xlsx::read_reader(std::io::Cursor::new(template), true)
+            .expect("the template opens");
+    let sheet = book
+        .get_sheet_by_name_mut("人员备案")
+        .expect("the data sheet");
+    for (r, person) in people.iter().enumerate() {
+        let row = (r + 2) as u32;
+        for (c, value) in person.iter().enumerate() {
+            if value.is_empty() {
+                continue;
+            }
+            let col = (c + 1) as u32;
+            let cell = sheet.get_cell_mut((col, row));
+            if DATE_COLUMNS.contains(&c) {
+                // Typed into a date column, Excel keeps a day number shown as a date.
+                let date = chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d").unwrap();
+                let serial = (date - chrono::NaiveDate::from_ymd_opt(1899, 12, 30).unwrap())
+                    .num_days() as f64;
+                cell.set_value_number(serial);
+                cell.get_style_mut()
+                    .get_number_format_mut()
+                    .set_format_code("yyyy-mm-dd");
+            } else {
+                cell.set_value_string(*value);
+                cell.get_style_mut()
+                    .get_number_format_mut()
+                    .set_format_code("@");
+            }
+        }
+    }
+    let mut out = Vec::new();
+    umya_spreadsheet::writer::xlsx::write_writer(&book, &mut out).expect("the workbook saves");
+    out
+}
