@@ -3,8 +3,8 @@
 //!
 //! Run (the first command builds what ships, with the `lambda` profile):
 //!
-//!     cargo build --profile lambda -p beian-functions --features aws --bins
-//!     cargo bench -p beian-functions --features aws --bench lambda_start
+//!     cargo build --profile lambda -p beian-functions --features aws,upload --bins
+//!     cargo bench -p beian-functions --features aws,upload --bench lambda_start
 //!
 //! Without the first, it measures the bench profile's binaries and says so.
 
@@ -30,6 +30,7 @@ fn main() {
         ("forms", pick("forms", env!("CARGO_BIN_EXE_forms"))),
         ("submit", pick("submit", env!("CARGO_BIN_EXE_submit"))),
         ("receipt", pick("receipt", env!("CARGO_BIN_EXE_receipt"))),
+        ("upload", pick("upload", env!("CARGO_BIN_EXE_upload"))),
     ];
     let which = if binaries[0].1.starts_with(&*shipped.to_string_lossy()) {
         "the `lambda` profile (what ships)"
