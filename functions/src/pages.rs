@@ -759,7 +759,7 @@ pub fn receipt_page(def: Option<&FormDef>, record: &Record, just_submitted: bool
         }
         body.push_str("</ol>");
     }
-    body.push_str("<p class=\"no-print\"><a href=\"/\">返回首页</a></p>");
+    body.push_str("<p class=\"back-link no-print\"><a href=\"/\">返回首页</a></p>");
     page(
         &format!(
             "{}：{}",
@@ -786,7 +786,7 @@ fn shown_time(rfc3339: &str) -> String {
 pub fn exempt_page(def: &FormDef, message: &str) -> String {
     let body = format!(
         "<div class=\"panel panel--info\"><h1 class=\"panel__title\">无需填报</h1><div class=\"panel__body\">{}</div></div>\
-         <p>没有保存任何内容。如有疑问，请拨打 <a href=\"tel:12333\">12333</a>。</p><p><a href=\"/\">返回首页</a></p>",
+         <p>没有保存任何内容。如有疑问，请拨打 <a href=\"tel:12333\">12333</a>。</p><p class=\"back-link\"><a href=\"/\">返回首页</a></p>",
         escape(message)
     );
     page(&format!("无需填报：{}", def.title), &body)
@@ -803,7 +803,7 @@ pub fn message_page(status: StatusCode, message: &str) -> String {
     };
     let body = format!(
         "<h1 class=\"form-page__title\">{heading}</h1><p class=\"message\">{}</p>\
-         <p>如需帮助，请拨打 <a href=\"tel:12333\">12333</a>。</p><p><a href=\"/\">返回首页</a></p>",
+         <p>如需帮助，请拨打 <a href=\"tel:12333\">12333</a>。</p><p class=\"back-link\"><a href=\"/\">返回首页</a></p>",
         escape(message)
     );
     page(heading, &body)
