@@ -482,6 +482,17 @@ fn hint_text(field: &Field) -> String {
         FieldKind::Mobile if field.help.is_none() => Some("11 位手机号码"),
         FieldKind::Landline if field.help.is_none() => Some("带区号，例如 0471-6945364"),
         FieldKind::Postcode if field.help.is_none() => Some("6 位数字"),
+        // The checklist asks for every format in text beside its box (../shared/docs/domain.md).
+        FieldKind::Phone if field.help.is_none() => {
+            Some("手机号码，或带区号的固定电话，例如 0471-6945364")
+        }
+        FieldKind::MoneyYuan if field.help.is_none() => Some("整数元，不带小数，例如 6500"),
+        FieldKind::CreditCode if field.help.is_none() => Some("18 位统一社会信用代码"),
+        FieldKind::UnitCode if field.help.is_none() => {
+            Some("18 位统一社会信用代码，或 9 位组织机构代码")
+        }
+        FieldKind::OrgCode if field.help.is_none() => Some("9 位，例如 MA0R1B2C-8"),
+        FieldKind::DivisionCode if field.help.is_none() => Some("6 位数字，例如 150102"),
         _ => None,
     };
     if let Some(format) = format {
