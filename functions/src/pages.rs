@@ -732,19 +732,19 @@ pub fn receipt_page(def: Option<&FormDef>, record: &Record, just_submitted: bool
         .collect::<Vec<_>>()
         .join(" ");
     let mut body = String::new();
+    // No aria-label on the reference: ARIA forbids it on <strong> and screen readers ignore
+    // it there. The spaced form, for reading out, is the next paragraph's text.
     if just_submitted {
         let _ = write!(
             body,
             "<div class=\"panel panel--confirmation\"><h1 class=\"panel__title\">提交成功</h1>\
-             <div class=\"panel__body\">您的受理编号<br><strong class=\"reference\" aria-label=\"{}\">{}</strong></div></div>",
-            escape(&spaced),
+             <div class=\"panel__body\">您的受理编号<br><strong class=\"reference\">{}</strong></div></div>",
             escape(&record.reference)
         );
     } else {
         let _ = write!(
             body,
-            "<h1 class=\"form-page__title\">受理回执</h1><p class=\"receipt__reference\">受理编号 <strong class=\"reference\" aria-label=\"{}\">{}</strong></p>",
-            escape(&spaced),
+            "<h1 class=\"form-page__title\">受理回执</h1><p class=\"receipt__reference\">受理编号 <strong class=\"reference\">{}</strong></p>",
             escape(&record.reference)
         );
     }
