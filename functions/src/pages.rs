@@ -218,11 +218,13 @@ pub fn form_fragment(
     html
 }
 
+/// The list of mistakes at the top. `autofocus` gives it the focus on load even without
+/// JavaScript (forms.js also focuses it, and the summary it draws in the page).
 fn error_summary(errors: &[FieldError]) -> String {
     let mut html = String::new();
     let _ = write!(
         html,
-        "<div class=\"error-summary\" role=\"alert\" tabindex=\"-1\" aria-labelledby=\"error-summary-title\" id=\"error-summary\">\
+        "<div class=\"error-summary\" role=\"alert\" tabindex=\"-1\" autofocus aria-labelledby=\"error-summary-title\" id=\"error-summary\">\
          <h2 class=\"error-summary__title\" id=\"error-summary-title\">有 {} 处需要修改</h2><ul class=\"error-summary__list\">",
         errors.len()
     );
