@@ -647,6 +647,8 @@ async function noScriptJourney(context, def) {
       await page.locator('form[data-form] button.button[value="review"]').click();
       await page.waitForURL(/\/api\/forms\/staff-filing$/);
       await page.locator('#error-summary').waitFor();
+      const f = await focused(page);
+      t.ok(f.id === 'error-summary', `without JavaScript the focus is on ${f.tag}#${f.id}, not the error summary (autofocus)`);
       const hrefs = await page.locator('#error-summary a').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
       for (const name of wrong) t.ok(hrefs.includes('#' + fieldsIdOf(name)), `server summary has no link to ${name}`);
       // following a link lands on the field (the browser's own fragment navigation)
