@@ -752,7 +752,7 @@ pub fn receipt_page(def: Option<&FormDef>, record: &Record, just_submitted: bool
     }
     let _ = write!(
         body,
-        "<p>请记下或打印受理编号。电话咨询时，读出编号即可查询，例如：{}。</p><dl class=\"review\">",
+        "<p>请记下或打印受理编号。电话咨询时，读出编号即可查询，例如：<span class=\"reference-spaced\">{}</span>。</p><dl class=\"review\">",
         escape(&spaced)
     );
     review_row(&mut body, "表单", title);
