@@ -195,9 +195,7 @@ async function screenshot(page, name, { scripts = true } = {}) {
   stats.shots++;
 }
 
-/**
- * axe, the checklist, a Tab walk (desktop), a screenshot. `kind` is 'page' or 'state'.
- */
+/** axe, the checklist, a screenshot, then a Tab walk (desktop). */
 async function audit(t, page, vp, name, { focusFromTop = false, walk = true } = {}) {
   const [violations, needsReview] = await runAxe(page);
   stats.audits++;
@@ -209,12 +207,13 @@ async function audit(t, page, vp, name, { focusFromTop = false, walk = true } = 
   const facts = await pageFacts(page, { phone: vp === 'phone' });
   stats.svgTexts += facts.svgTexts;
   for (const p of facts.problems) t.problem(p);
+  // The picture first, with the focus where the page put it; the Tab walk moves it.
+  await screenshot(page, `${vp}-${name}`);
   if (walk && vp === 'desktop') {
     const [problems, stops] = await focusWalk(page, { fromTop: focusFromTop });
     stats.tabStops += stops;
     for (const p of problems) t.problem(p);
   }
-  await screenshot(page, `${vp}-${name}`);
   return facts;
 }
 
