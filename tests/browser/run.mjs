@@ -50,7 +50,7 @@ const targetDir = process.env.CARGO_TARGET_DIR ? path.resolve(repo, process.env.
 const BIN = process.env.BEIAN_BIN || path.join(targetDir, 'debug', 'beian');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const SHOTS = path.join(repo, 'tests', 'screenshots');
-// JPEG keeps the folder small enough to commit (full-page PNGs of every page were ~50 MB).
+// JPEG keeps the folder small enough to commit (full-page PNGs would be about 26 MB).
 const SHOT_TYPE = 'jpeg';
 const SHOT_QUALITY = 70;
 // BROWSER_ONLY=pages,zoom,forms,journeys,keyboard,nojs runs some parts (for working on them);
