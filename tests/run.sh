@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command in the README: installs what the tests need on a fresh machine, starts
 # the servers they talk to (moto's DynamoDB-compatible server on 127.0.0.1), runs every test
-# of the workspace, and checks the real site with the command-line tool.
+# of the workspace, checks the real site with the command-line tool, then runs the browser
+# suite (tests/browser: headless Chromium and axe-core against `beian serve` on 127.0.0.1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,6 +23,13 @@ command -v node >/dev/null || apt_install nodejs
 command -v python3 >/dev/null || apt_install python3
 # The bulk-filing template is opened in LibreOffice, headless, as employers' WPS/Excel would.
 command -v soffice >/dev/null || apt_install libreoffice-calc-nogui
+# The browser suite (tests/browser) drives Debian's Chromium with playwright-core from npm
+# (Playwright's own browser download cannot work on a closed network), and screenshots need a
+# Chinese font.
+chromium="${CHROMIUM:-/usr/bin/chromium}"
+[ -x "$chromium" ] || apt_install chromium
+fc-list 2>/dev/null | grep -qi -e 'WenQuanYi' -e 'Noto Sans CJK' || apt_install fonts-wqy-microhei
+command -v npm >/dev/null || apt_install npm
 
 # moto in server mode: a DynamoDB API on loopback for the store contract tests.
 venv="$cache/venv"
@@ -48,3 +56,23 @@ cargo test --workspace --all-features
 
 echo "== beian check (the department's site)"
 cargo run -q -- check
+
+# The site in a real browser: journeys (desktop, phone, keyboard only, no JavaScript), axe-core
+# at WCAG 2.1 AA on every page and form state, screenshots into tests/screenshots/. It runs
+# the dev binary that `cargo run` above has just built.
+echo "== browser: Chromium, axe-core (tests/browser)"
+browser_started=$(date +%s)
+(
+  cd tests/browser
+  # node_modules is kept while package-lock.json is unchanged; npm's own cache keeps the
+  # downloads between fresh clones.
+  stamp=node_modules/.package-lock.sha256
+  want=$(sha256sum package-lock.json | cut -d' ' -f1)
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    npm ci --no-audit --no-fund --loglevel=error --cache "$cache/npm"
+    echo "$want" >"$stamp"
+  fi
+)
+target_dir="${CARGO_TARGET_DIR:-target}"
+BEIAN_BIN="$(cd "$target_dir" && pwd)/debug/beian" CHROMIUM="$chromium" node tests/browser/run.mjs
+echo "browser suite: $(($(date +%s) - browser_started)) s"

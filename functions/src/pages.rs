@@ -218,11 +218,13 @@ pub fn form_fragment(
     html
 }
 
+/// The list of mistakes at the top. `autofocus` gives it the focus on load even without
+/// JavaScript (forms.js also focuses it, and the summary it draws in the page).
 pub(crate) fn error_summary(errors: &[FieldError]) -> String {
     let mut html = String::new();
     let _ = write!(
         html,
-        "<div class=\"error-summary\" role=\"alert\" tabindex=\"-1\" aria-labelledby=\"error-summary-title\" id=\"error-summary\">\
+        "<div class=\"error-summary\" role=\"alert\" tabindex=\"-1\" autofocus aria-labelledby=\"error-summary-title\" id=\"error-summary\">\
          <h2 class=\"error-summary__title\" id=\"error-summary-title\">有 {} 处需要修改</h2><ul class=\"error-summary__list\">",
         errors.len()
     );
@@ -482,6 +484,17 @@ fn hint_text(field: &Field) -> String {
         FieldKind::Mobile if field.help.is_none() => Some("11 位手机号码"),
         FieldKind::Landline if field.help.is_none() => Some("带区号，例如 0471-6945364"),
         FieldKind::Postcode if field.help.is_none() => Some("6 位数字"),
+        // The checklist asks for every format in text beside its box (../shared/docs/domain.md).
+        FieldKind::Phone if field.help.is_none() => {
+            Some("手机号码，或带区号的固定电话，例如 0471-6945364")
+        }
+        FieldKind::MoneyYuan if field.help.is_none() => Some("整数元，不带小数，例如 6500"),
+        FieldKind::CreditCode if field.help.is_none() => Some("18 位统一社会信用代码"),
+        FieldKind::UnitCode if field.help.is_none() => {
+            Some("18 位统一社会信用代码，或 9 位组织机构代码")
+        }
+        FieldKind::OrgCode if field.help.is_none() => Some("9 位，例如 MA0R1B2C-8"),
+        FieldKind::DivisionCode if field.help.is_none() => Some("6 位数字，例如 150102"),
         _ => None,
     };
     if let Some(format) = format {
@@ -715,25 +728,25 @@ pub fn receipt_page(def: Option<&FormDef>, record: &Record, just_submitted: bool
     let title = def.map(|d| d.title.as_str()).unwrap_or("表单");
     let spaced = spaced_reference(&record.reference);
     let mut body = String::new();
+    // No aria-label on the reference: ARIA forbids it on <strong> and screen readers ignore
+    // it there. The spaced form, for reading out, is the next paragraph's text.
     if just_submitted {
         let _ = write!(
             body,
             "<div class=\"panel panel--confirmation\"><h1 class=\"panel__title\">提交成功</h1>\
-             <div class=\"panel__body\">您的受理编号<br><strong class=\"reference\" aria-label=\"{}\">{}</strong></div></div>",
-            escape(&spaced),
+             <div class=\"panel__body\">您的受理编号<br><strong class=\"reference\">{}</strong></div></div>",
             escape(&record.reference)
         );
     } else {
         let _ = write!(
             body,
-            "<h1 class=\"form-page__title\">受理回执</h1><p class=\"receipt__reference\">受理编号 <strong class=\"reference\" aria-label=\"{}\">{}</strong></p>",
-            escape(&spaced),
+            "<h1 class=\"form-page__title\">受理回执</h1><p class=\"receipt__reference\">受理编号 <strong class=\"reference\">{}</strong></p>",
             escape(&record.reference)
         );
     }
     let _ = write!(
         body,
-        "<p>请记下或打印受理编号。电话咨询时，读出编号即可查询，例如：{}。</p><dl class=\"review\">",
+        "<p>请记下或打印受理编号。电话咨询时，读出编号即可查询，例如：<span class=\"reference-spaced\">{}</span>。</p><dl class=\"review\">",
         escape(&spaced)
     );
     review_row(&mut body, "表单", title);
@@ -753,7 +766,7 @@ pub fn receipt_page(def: Option<&FormDef>, record: &Record, just_submitted: bool
         }
         body.push_str("</ol>");
     }
-    body.push_str("<p class=\"no-print\"><a href=\"/\">返回首页</a></p>");
+    body.push_str("<p class=\"back-link no-print\"><a href=\"/\">返回首页</a></p>");
     page(
         &format!(
             "{}：{}",
@@ -931,8 +944,7 @@ pub fn batch_receipt_page(
     let _ = write!(
         body,
         "<div class=\"panel panel--confirmation\"><h1 class=\"panel__title\">{heading}</h1>\
-         <div class=\"panel__body\">本次上传的受理编号<br><strong class=\"reference\" aria-label=\"{}\">{}</strong></div></div>",
-        escape(&spaced),
+         <div class=\"panel__body\">本次上传的受理编号<br><strong class=\"reference\">{}</strong></div></div>",
         escape(&batch.reference)
     );
     let state = if batch.complete {
@@ -942,7 +954,7 @@ pub fn batch_receipt_page(
     };
     let _ = write!(
         body,
-        "<p>请记下或打印受理编号。电话咨询时，读出编号即可查询，例如：{}。</p><dl class=\"review\">",
+        "<p>请记下或打印受理编号。电话咨询时，读出编号即可查询，例如：<span class=\"reference-spaced\">{}</span>。</p><dl class=\"review\">",
         escape(&spaced)
     );
     review_row(&mut body, "表单", title);
@@ -1011,7 +1023,7 @@ fn spaced_reference(reference: &str) -> String {
 pub fn exempt_page(def: &FormDef, message: &str) -> String {
     let body = format!(
         "<div class=\"panel panel--info\"><h1 class=\"panel__title\">无需填报</h1><div class=\"panel__body\">{}</div></div>\
-         <p>没有保存任何内容。如有疑问，请拨打 <a href=\"tel:12333\">12333</a>。</p><p><a href=\"/\">返回首页</a></p>",
+         <p>没有保存任何内容。如有疑问，请拨打 <a href=\"tel:12333\">12333</a>。</p><p class=\"back-link\"><a href=\"/\">返回首页</a></p>",
         escape(message)
     );
     page(&format!("无需填报：{}", def.title), &body)
@@ -1028,7 +1040,7 @@ pub fn message_page(status: StatusCode, message: &str) -> String {
     };
     let body = format!(
         "<h1 class=\"form-page__title\">{heading}</h1><p class=\"message\">{}</p>\
-         <p>如需帮助，请拨打 <a href=\"tel:12333\">12333</a>。</p><p><a href=\"/\">返回首页</a></p>",
+         <p>如需帮助，请拨打 <a href=\"tel:12333\">12333</a>。</p><p class=\"back-link\"><a href=\"/\">返回首页</a></p>",
         escape(message)
     );
     page(heading, &body)
