@@ -7,10 +7,9 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
-use common::{fill_template, Server, PEOPLE};
+use common::{fill_template, PEOPLE};
 
 const BOUNDARY: &str = "----beianServeUpload";
 
@@ -23,25 +22,6 @@ const UNIT: [(&str, &str); 7] = [
     ("contact_name", "王芳"),
     ("contact_phone", "0471-6945364"),
 ];
-
-fn start(store: &std::path::Path) -> (Server, u16) {
-    let port = common::free_port();
-    let child = Command::new(common::beian_bin())
-        .current_dir(common::repo_root())
-        .args(["serve", "--port", &port.to_string(), "--store"])
-        .arg(store)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let server = Server(child);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while http(port, "GET", "/", None, &[]).is_none() {
-        assert!(Instant::now() < deadline, "serve did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    (server, port)
-}
 
 /// One request; gives (status, head, body bytes).
 fn http(
@@ -109,7 +89,8 @@ fn post_upload(port: u16, file: &[u8]) -> (u16, String, Vec<u8>) {
 fn the_downloaded_template_filled_with_three_people_is_filed_through_the_site() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("beian.redb");
-    let (server, port) = start(&store);
+    let (server, port) =
+        common::start_serve(&store, |port| http(port, "GET", "/", None, &[]).is_some());
 
     // The form page offers the template and the upload page; the upload page states limits.
     let (status, _, page) = http(port, "GET", "/forms/staff-filing/", None, &[]).unwrap();

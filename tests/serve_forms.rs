@@ -12,22 +12,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn start(store: &std::path::Path) -> (Server, u16) {
-    let port = common::free_port();
-    let child = Command::new(common::beian_bin())
-        .current_dir(common::repo_root())
-        .args(["serve", "--port", &port.to_string(), "--store"])
-        .arg(store)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let server = Server(child);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while http(port, "GET", "/", "").is_none() {
-        assert!(Instant::now() < deadline, "serve did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    (server, port)
+    common::start_serve(store, |port| http(port, "GET", "/", "").is_some())
 }
 
 /// Sends one request; gives (status, head, body).

@@ -233,10 +233,13 @@ impl App {
             #[cfg(feature = "upload")]
             Route::Upload(id, channel) => self.upload(&request, id, channel, json).await,
             #[cfg(not(feature = "upload"))]
-            Route::Upload(..) => error_response(
+            Route::Upload(id, _) => error_response(
                 json,
                 StatusCode::NOT_FOUND,
-                "这里没有开通电子表格上传：请使用网站上的上传页面",
+                &format!(
+                    "这里没有开通“{}”的电子表格上传：请使用网站上的上传页面",
+                    clip(id)
+                ),
             ),
         };
         tracing::info!(

@@ -179,6 +179,34 @@ pub fn form_fragment(
     );
     // The first submit button is the one Enter presses: make it "review", not a row button.
     html.push_str("<button type=\"submit\" name=\"_action\" value=\"review\" class=\"visually-hidden\" tabindex=\"-1\" aria-hidden=\"true\">下一步</button>");
+    html.push_str(&single_fieldsets(def, submission, errors, staff));
+    for group in &def.groups {
+        html.push_str(&group_html(
+            group,
+            submission.rows(&group.key),
+            errors,
+            submission,
+            staff,
+        ));
+    }
+    let _ = write!(
+        html,
+        "<div class=\"form__honeypot\" aria-hidden=\"true\"><label for=\"f-{HONEYPOT}\">网址（请勿填写）</label>\
+         <input type=\"text\" id=\"f-{HONEYPOT}\" name=\"{HONEYPOT}\" tabindex=\"-1\" autocomplete=\"off\"></div>\
+         <div class=\"form__actions\"><button type=\"submit\" name=\"_action\" value=\"review\" class=\"button\">下一步：核对信息</button></div>\
+         </form>"
+    );
+    html
+}
+
+/// The fieldsets of single fields, with values, errors and (for staff) override boxes.
+fn single_fieldsets(
+    def: &FormDef,
+    submission: &Submission,
+    errors: &[FieldError],
+    staff: bool,
+) -> String {
+    let mut html = String::new();
     for set in &def.fieldsets {
         let _ = write!(
             html,
@@ -199,22 +227,6 @@ pub fn form_fragment(
         }
         html.push_str("</fieldset>");
     }
-    for group in &def.groups {
-        html.push_str(&group_html(
-            group,
-            submission.rows(&group.key),
-            errors,
-            submission,
-            staff,
-        ));
-    }
-    let _ = write!(
-        html,
-        "<div class=\"form__honeypot\" aria-hidden=\"true\"><label for=\"f-{HONEYPOT}\">网址（请勿填写）</label>\
-         <input type=\"text\" id=\"f-{HONEYPOT}\" name=\"{HONEYPOT}\" tabindex=\"-1\" autocomplete=\"off\"></div>\
-         <div class=\"form__actions\"><button type=\"submit\" name=\"_action\" value=\"review\" class=\"button\">下一步：核对信息</button></div>\
-         </form>"
-    );
     html
 }
 
@@ -840,24 +852,7 @@ pub fn upload_fragment(
         escape(action),
         escape(&def.id)
     );
-    for set in &def.fieldsets {
-        let _ = write!(
-            html,
-            "<fieldset class=\"form__section\"><legend class=\"form__legend\">{}</legend>",
-            escape(&set.title)
-        );
-        for field in &set.fields {
-            html.push_str(&field_html(
-                field,
-                &field.key,
-                &field.label,
-                unit.fields.get(&field.key),
-                errors,
-            ));
-            html.push_str(&override_input(field, &field.key, unit, errors, staff));
-        }
-        html.push_str("</fieldset>");
-    }
+    html.push_str(&single_fieldsets(def, unit, errors, staff));
     let error = errors.iter().find(|e| e.field == UPLOAD_FILE_FIELD);
     let id = control_id(UPLOAD_FILE_FIELD);
     let _ = write!(

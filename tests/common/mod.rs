@@ -241,3 +241,24 @@ pub fn fill_template(template: &[u8], people: &[[&str; 15]]) -> Vec<u8> {
     umya_spreadsheet::writer::xlsx::write_writer(&book, &mut out).expect("the workbook saves");
     out
 }
+
+/// Starts `beian serve` on a free port with the store file `store`, and waits until `ready`
+/// says it answers.
+pub fn start_serve(store: &Path, ready: impl Fn(u16) -> bool) -> (Server, u16) {
+    let port = free_port();
+    let child = std::process::Command::new(beian_bin())
+        .current_dir(repo_root())
+        .args(["serve", "--port", &port.to_string(), "--store"])
+        .arg(store)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let server = Server(child);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !ready(port) {
+        assert!(std::time::Instant::now() < deadline, "serve did not start");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    (server, port)
+}
