@@ -812,7 +812,12 @@ fn invocations(method: &str, pattern: &str, forms: &Forms, stored: &str) -> Vec<
 
 /// Runs the function `name` (its real binary) through `invocations` against moto behind a
 /// recording proxy; gives the answers in order and the calls it made.
-fn run_function(name: &str, table: &str, invocations: &[Invocation]) -> (Vec<Answer>, Vec<Call>) {
+fn run_function(
+    name: &str,
+    binary: &Path,
+    table: &str,
+    invocations: &[Invocation],
+) -> (Vec<Answer>, Vec<Call>) {
     let (proxy, calls) = recording_proxy(&moto());
     let events: Vec<(String, String)> = invocations
         .iter()
@@ -825,7 +830,7 @@ fn run_function(name: &str, table: &str, invocations: &[Invocation]) -> (Vec<Ans
         .collect();
     let count = events.len();
     let (runtime, answers) = runtime_api(events);
-    let mut child = Command::new(binary(name))
+    let mut child = Command::new(binary)
         .env_clear()
         .env("AWS_LAMBDA_RUNTIME_API", &runtime)
         .env("AWS_LAMBDA_FUNCTION_NAME", format!("beian-{name}"))
@@ -898,14 +903,9 @@ fn strings(value: &Value) -> Vec<String> {
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn each_role_allows_exactly_the_dynamodb_actions_its_function_calls() {
-    moto();
-    let t = template();
-    let (table_resource, _) = only(&t, "AWS::DynamoDB::Table");
-    let functions = template_functions(&t);
-
-    // A table of its own on moto, with one stored submission for the receipt routes.
+/// A table of its own on moto with one stored submission (for the receipt routes): the
+/// table's name and the submission's reference.
+async fn seeded_table() -> (aws_sdk_dynamodb::Client, String, String) {
     let client = client_from_env().await;
     let table = unique_table();
     let store = DynamoStore::new(client.clone(), table.clone());
@@ -947,39 +947,56 @@ async fn each_role_allows_exactly_the_dynamodb_actions_its_function_calls() {
     assert_eq!(seeded.status(), 201, "the seed submission is stored");
     let stored: Value = serde_json::from_slice(seeded.body()).unwrap();
     let stored = stored["reference"].as_str().unwrap().to_string();
+    (client, table, stored)
+}
+
+/// Runs the function `name` from `binary` through the requests of each of its routes and
+/// checks that it did their work: no failures, and some request answered with success (so
+/// the calls it made are those of real work, not of early refusals). Gives its calls.
+async fn exercise(name: &str, binary: PathBuf, table: &str, stored: &str) -> Vec<Call> {
+    let route_names = api::function_routes(name);
+    let mut invs = Vec::new();
+    for (method, pattern) in ROUTES {
+        let route = api::route_name(&Method::from_bytes(method.as_bytes()).unwrap(), pattern);
+        if route_names.contains(&route) {
+            invs.extend(invocations(method, pattern, Forms::embedded(), stored));
+        }
+    }
+    let (answers, calls) = {
+        let name = name.to_string();
+        let table = table.to_string();
+        tokio::task::spawn_blocking(move || run_function(&name, &binary, &table, &invs))
+            .await
+            .unwrap()
+    };
+    for answer in &answers {
+        assert!(
+            (200..500).contains(&answer.status),
+            "`{name}` {}: status {} — {}",
+            answer.request_id,
+            answer.status,
+            answer.raw.chars().take(300).collect::<String>()
+        );
+    }
+    assert!(
+        answers.iter().any(|a| a.status == 200 || a.status == 201),
+        "`{name}`: no request succeeded"
+    );
+    calls
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_role_allows_exactly_the_dynamodb_actions_its_function_calls() {
+    moto();
+    let t = template();
+    let (table_resource, _) = only(&t, "AWS::DynamoDB::Table");
+    let functions = template_functions(&t);
+
+    let (client, table, stored) = seeded_table().await;
 
     let mut problems = Vec::new();
-    for (name, route_names) in FUNCTIONS {
-        let mut invs = Vec::new();
-        for (method, pattern) in ROUTES {
-            let route = api::route_name(&Method::from_bytes(method.as_bytes()).unwrap(), pattern);
-            if route_names.contains(&route) {
-                invs.extend(invocations(method, pattern, forms, &stored));
-            }
-        }
-        let (answers, calls) = {
-            let name = name.to_string();
-            let table = table.clone();
-            tokio::task::spawn_blocking(move || run_function(&name, &table, &invs))
-                .await
-                .unwrap()
-        };
-
-        // The requests did their work: no failures, and each route answered with success
-        // at least once (so the calls below are those of real work, not of early refusals).
-        for answer in &answers {
-            assert!(
-                (200..500).contains(&answer.status),
-                "`{name}` {}: status {} — {}",
-                answer.request_id,
-                answer.status,
-                answer.raw.chars().take(300).collect::<String>()
-            );
-        }
-        assert!(
-            answers.iter().any(|a| a.status == 200 || a.status == 201),
-            "`{name}`: no request succeeded"
-        );
+    for (name, _) in FUNCTIONS {
+        let calls = exercise(name, binary(name), &table, &stored).await;
 
         // The table the function used is the one its environment names.
         for call in &calls {
@@ -1113,4 +1130,29 @@ async fn each_role_allows_exactly_the_dynamodb_actions_its_function_calls() {
         "roles and recorded DynamoDB calls differ:\n{}",
         problems.join("\n")
     );
+}
+
+/// The packages that `infra/package.sh` built (cargo-lambda, glibc 2.34, the `lambda`
+/// profile) start as Lambda starts them and answer API Gateway's documented HTTP API event,
+/// for every route of their function, against moto.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_packaged_bootstraps_answer_api_gateway_events() {
+    moto();
+    let packages = std::env::var("BEIAN_LAMBDA_PACKAGES").unwrap_or_else(|_| {
+        panic!(
+            "BEIAN_LAMBDA_PACKAGES is not set: it names the folder that `bash infra/package.sh` \
+             fills (infra/build); `bash tests/run.sh` builds the packages and sets it"
+        )
+    });
+    let (client, table, stored) = seeded_table().await;
+    for (name, _) in FUNCTIONS {
+        let bootstrap = repo().join(&packages).join(name).join("bootstrap");
+        assert!(
+            bootstrap.is_file(),
+            "no package {}: run `bash infra/package.sh`",
+            bootstrap.display()
+        );
+        exercise(name, bootstrap, &table, &stored).await;
+    }
+    let _ = client.delete_table().table_name(&table).send().await;
 }

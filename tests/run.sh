@@ -22,6 +22,15 @@ command -v node >/dev/null || apt_install nodejs
 command -v python3 >/dev/null || apt_install python3
 # The bulk-filing template is opened in LibreOffice, headless, as employers' WPS/Excel would.
 command -v soffice >/dev/null || apt_install libreoffice-calc-nogui
+# infra/package.sh reads the Lambda packages' glibc symbol versions with objdump.
+command -v objdump >/dev/null || apt_install binutils
+
+# The deployment: lint the AWS template (cfn-lint, SAM transform, checkov; offline), then
+# build the Lambda packages that the template deploys (cargo-lambda, glibc 2.34) for the
+# test that starts them (tests/infra_template.rs).
+bash infra/check.sh
+bash infra/package.sh --functions-only
+export BEIAN_LAMBDA_PACKAGES=infra/build
 
 # moto in server mode: a DynamoDB API on loopback for the store contract tests.
 venv="$cache/venv"
