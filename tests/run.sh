@@ -30,6 +30,15 @@ chromium="${CHROMIUM:-/usr/bin/chromium}"
 [ -x "$chromium" ] || apt_install chromium
 fc-list 2>/dev/null | grep -qi -e 'WenQuanYi' -e 'Noto Sans CJK' || apt_install fonts-wqy-microhei
 command -v npm >/dev/null || apt_install npm
+# infra/package.sh reads the Lambda packages' glibc symbol versions with objdump.
+command -v objdump >/dev/null || apt_install binutils
+
+# The deployment: lint the AWS template (cfn-lint, SAM transform, checkov; offline), then
+# build the Lambda packages that the template deploys (cargo-lambda, glibc 2.34) for the
+# test that starts them (tests/infra_template.rs).
+bash infra/check.sh
+bash infra/package.sh --functions-only
+export BEIAN_LAMBDA_PACKAGES=infra/build
 
 # moto in server mode: a DynamoDB API on loopback for the store contract tests.
 venv="$cache/venv"
