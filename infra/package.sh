@@ -48,7 +48,13 @@ export PATH="$venv/bin:$PATH"
 echo "== Lambda packages → infra/build/ (cargo lambda, x86_64, glibc $glibc_max)"
 rm -rf infra/build
 start=$(date +%s)
-cargo lambda build --quiet --profile lambda -p beian-functions --features aws --bins \
+# Bulk upload (`upload`) needs the spreadsheet reader and writer; the other functions are
+# built without them so each stays small.
+cargo lambda build --quiet --profile lambda -p beian-functions --features aws \
+  --bin forms --bin submit --bin receipt \
+  --target "x86_64-unknown-linux-gnu.$glibc_max" --lambda-dir infra/build
+cargo lambda build --quiet --profile lambda -p beian-functions --features aws,upload \
+  --bin upload \
   --target "x86_64-unknown-linux-gnu.$glibc_max" --lambda-dir infra/build
 echo "   built in $(( $(date +%s) - start )) s"
 

@@ -728,6 +728,36 @@ fn example_body(def: &FormDef, changed: bool) -> String {
     pairs.finish()
 }
 
+/// The multipart boundary of the upload invocations.
+const UPLOAD_BOUNDARY: &str = "----infraTemplateUpload";
+
+/// An upload of `def`'s first group as a CSV of one row of examples, with the unit's fields;
+/// `None` for a form without rows.
+fn upload_body(def: &FormDef) -> Option<String> {
+    let group = def.groups.first()?;
+    let mut body = String::new();
+    for field in def.fields() {
+        if let Some(example) = &field.example {
+            body.push_str(&format!(
+                "--{UPLOAD_BOUNDARY}\r\nContent-Disposition: form-data; name=\"{}\"\r\n\r\n{example}\r\n",
+                field.key
+            ));
+        }
+    }
+    let header: Vec<&str> = group.fields.iter().map(|f| f.label.as_str()).collect();
+    let row: Vec<&str> = group
+        .fields
+        .iter()
+        .map(|f| f.example.as_deref().unwrap_or(""))
+        .collect();
+    body.push_str(&format!(
+        "--{UPLOAD_BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"staff.csv\"\r\n\r\n{}\r\n{}\r\n\r\n--{UPLOAD_BOUNDARY}--\r\n",
+        header.join(","),
+        row.join(",")
+    ));
+    Some(body)
+}
+
 /// The requests that exercise a route: each form (and an unknown one) for `{id}`, a stored,
 /// an unknown and a malformed reference for `{reference}`; posts are sent as JSON clients
 /// send them, new, repeated with the same idempotency key, and with that key on other
@@ -751,7 +781,12 @@ fn invocations(method: &str, pattern: &str, forms: &Forms, stored: &str) -> Vec<
         .then(|| json!({ "custom:agency": "新城区人社局", "name": "赵经办", "sub": "staff-1" }));
     let mut out = Vec::new();
     for path in paths {
-        let id = path.rsplit('/').next().unwrap_or_default().to_string();
+        let upload = pattern.ends_with("/upload");
+        let id = path
+            .rsplit('/')
+            .nth(usize::from(upload))
+            .unwrap_or_default()
+            .to_string();
         let base = |headers: Vec<(&str, String)>, body: String, claims: Option<Value>| Invocation {
             route_key: route_key.clone(),
             method: method.to_string(),
@@ -784,6 +819,31 @@ fn invocations(method: &str, pattern: &str, forms: &Forms, stored: &str) -> Vec<
             ));
             continue;
         };
+        if upload {
+            // A spreadsheet of one person made from the examples, uploaded twice (stored, then
+            // recognised), and on the staff route once more without a token.
+            let Some(body) = upload_body(def) else {
+                out.push(base(
+                    vec![("accept", "application/json".into())],
+                    String::new(),
+                    claims.clone(),
+                ));
+                continue;
+            };
+            let headers = vec![
+                ("accept", "application/json".to_string()),
+                (
+                    "content-type",
+                    format!("multipart/form-data; boundary={UPLOAD_BOUNDARY}"),
+                ),
+            ];
+            out.push(base(headers.clone(), body.clone(), claims.clone()));
+            out.push(base(headers.clone(), body.clone(), claims.clone()));
+            if claims.is_some() {
+                out.push(base(headers, body, None));
+            }
+            continue;
+        }
         let key = format!("infra-test-{}", beian_functions::reference::generate());
         for changed in [false, false, true] {
             out.push(base(
