@@ -48,3 +48,6 @@ cargo test --workspace --all-features
 
 echo "== beian check (the department's site)"
 cargo run -q -- check
+
+# The API description against the running server (the binary `beian check` just built).
+bash tests/schemathesis.sh "${CARGO_TARGET_DIR:-target}/debug/beian"
