@@ -114,6 +114,8 @@ impl Settings {
 pub const MAX_RECORD_BYTES: usize = 400 * 1024;
 
 /// The routes this service answers, as (method, path pattern); infra and tests read it.
+/// Each is described in `functions/openapi.json`: `tests/openapi_description.rs` fails until
+/// a new route is.
 pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/forms"),
     ("GET", "/api/forms/{id}"),
