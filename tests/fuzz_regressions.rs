@@ -5,6 +5,8 @@
 
 #[path = "fuzz/checks.rs"]
 mod checks;
+#[path = "common/counts.rs"]
+mod counts;
 
 use std::path::PathBuf;
 
@@ -38,7 +40,10 @@ fn replay(target: &str, check: fn(&[u8])) {
         }
     }
     assert!(failed.is_empty(), "{target} fails on {failed:#?}");
-    println!("模糊测试回归：{target} 的 {} 个输入全部通过", files.len());
+    counts::report(&format!(
+        "模糊测试回归：{target} 的 {} 个输入全部通过",
+        files.len()
+    ));
 }
 
 #[test]

@@ -6,6 +6,8 @@
 
 #[path = "common/api.rs"]
 mod api;
+#[path = "common/counts.rs"]
+mod counts;
 
 use std::io::Cursor;
 
@@ -261,12 +263,12 @@ async fn hostile_text_in_every_field_comes_back_escaped_everywhere() {
         "some hostile values are plain text that forms accept"
     );
     assert!(echoed > 0);
-    println!(
+    counts::report(&format!(
         "恶意输入：{} 个表单、{} 种写法，{requests} 个请求，{states} 个页面和状态（表单、核对、确认、回执、导出），\
          {echoed} 处回显均已转义，{stored} 份提交进入存储，导出 {cells_checked} 个单元格均为纯文本",
         ids.len(),
         PAYLOADS.len()
-    );
+    ));
 }
 
 /// A cell of an export: a hostile formula comes out with a leading `'`.
@@ -512,8 +514,8 @@ async fn broken_bodies_get_a_4xx_with_a_reason() {
         t.records("bureau-account").await.is_empty(),
         "nothing broken is stored"
     );
-    println!(
+    counts::report(&format!(
         "坏请求：{} 种坏请求体、{requests} 个请求，均为 4xx 并附中文原因，没有 5xx，没有保存任何内容",
         cases.len()
-    );
+    ));
 }

@@ -6,6 +6,8 @@
 
 #[path = "common/api.rs"]
 mod api;
+#[path = "common/counts.rs"]
+mod counts;
 
 use std::collections::BTreeSet;
 
@@ -139,7 +141,7 @@ fn the_description_lists_exactly_the_routes() {
         described, routes,
         "functions/openapi.json and api::ROUTES differ: describe every route, and no other"
     );
-    println!("描述与 api::ROUTES 一致：{} 个接口", routes.len());
+    counts::report(&format!("描述与 api::ROUTES 一致：{} 个接口", routes.len()));
 }
 
 #[test]
@@ -411,10 +413,10 @@ async fn real_answers_match_the_description() {
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     check(&Method::GET, "/api/receipts/K7QM-3XRT-9HAA", &r);
 
-    println!(
+    counts::report(&format!(
         "API 描述：{requests} 个请求的回应符合描述，涵盖 {} 种（接口、状态、类型）",
         checked.len()
-    );
+    ));
     for line in &checked {
         println!("  {line}");
     }
