@@ -61,10 +61,19 @@ export BEIAN_DYNAMODB_ENDPOINT="http://127.0.0.1:$port"
 export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=cn-north-1
 export AWS_EC2_METADATA_DISABLED=true
 
+# The robustness tests write what they counted (requests, pages, states, inputs) here.
+counts=$(mktemp)
+export BEIAN_TEST_COUNTS="$counts"
 cargo test --workspace --all-features
+echo "== what the robustness tests checked"
+cat "$counts"
+rm -f "$counts"
 
 echo "== beian check (the department's site)"
 cargo run -q -- check
+
+# The API description against the running server (the binary `beian check` just built).
+bash tests/schemathesis.sh "${CARGO_TARGET_DIR:-target}/debug/beian"
 
 # The site in a real browser: journeys (desktop, phone, keyboard only, no JavaScript), axe-core
 # at WCAG 2.1 AA on every page and form state, screenshots into tests/screenshots/. It runs

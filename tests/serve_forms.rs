@@ -111,3 +111,21 @@ fn forms_submitted_through_serve_survive_a_restart() {
     assert_eq!(status, 200, "the submission was lost in the restart");
     assert!(receipt.contains("受理回执") && receipt.contains("已受理"));
 }
+
+#[test]
+fn serve_refuses_an_oversized_body_with_413_and_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, port) = start(&dir.path().join("beian.redb"));
+    // One byte over the 2 MB limit: the server reads it all, so the answer is not lost to a
+    // reset connection.
+    let body = format!(
+        "unit_name={}",
+        "a".repeat(2 * 1024 * 1024 + 1 - "unit_name=".len())
+    );
+    let (status, _, page) = http(port, "POST", "/api/forms/annual-pay", &body).unwrap();
+    assert_eq!(status, 413);
+    assert!(page.contains("超过 2 MB"), "the page says what to fix");
+    let (status, _, page) = http(port, "POST", "/api/forms/annual-pay", "unit_name=%FF").unwrap();
+    assert_eq!(status, 400);
+    assert!(page.contains("UTF-8"));
+}

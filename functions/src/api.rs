@@ -125,6 +125,8 @@ const BATCH_RECEIPT_ROWS: usize = 100;
 pub const MAX_RECORD_BYTES: usize = 400 * 1024;
 
 /// The routes this service answers, as (method, path pattern); infra and tests read it.
+/// Each is described in `functions/openapi.json`: `tests/openapi_description.rs` fails until
+/// a new route is.
 pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/forms"),
     ("GET", "/api/forms/{id}"),
@@ -213,10 +215,14 @@ impl App {
                     StatusCode::METHOD_NOT_ALLOWED,
                     "不支持这种请求方法：提交表单请用 POST，查看请用 GET",
                 );
-                let allow = if route(&Method::POST, &path).is_some() {
-                    "POST"
-                } else {
-                    "GET, HEAD"
+                // Every method the path takes: `/api/forms/{id}` takes GET and POST.
+                let allow = match (
+                    route(&Method::GET, &path).is_some(),
+                    route(&Method::POST, &path).is_some(),
+                ) {
+                    (true, true) => "GET, HEAD, POST",
+                    (false, true) => "POST",
+                    _ => "GET, HEAD",
                 };
                 response
                     .headers_mut()
@@ -303,6 +309,10 @@ impl App {
                 &format!("提交的内容超过 {limit} MB：请删减后再提交"),
             );
         }
+        let header_key = match idempotency_header(&request.headers) {
+            Ok(key) => key,
+            Err(message) => return error_response(json, StatusCode::BAD_REQUEST, message),
+        };
         let (mut submission, controls) = match parse_body(def, request) {
             Ok(parsed) => parsed,
             Err((status, message)) => return error_response(json, status, &message),
@@ -354,11 +364,7 @@ impl App {
             return response;
         }
         let idempotency_key = if json {
-            request
-                .headers
-                .get("idempotency-key")
-                .and_then(|v| v.to_str().ok())
-                .map(|s| s.chars().take(200).collect())
+            header_key
         } else {
             controls
                 .idempotency_key
@@ -733,6 +739,26 @@ fn parse_body(
             format!("不支持的内容类型“{}”：请用 application/x-www-form-urlencoded 或 application/json 提交", clip(other)),
         )),
     }
+}
+
+/// Longest idempotency key accepted, in characters.
+const MAX_IDEMPOTENCY_KEY: usize = 200;
+
+/// The `Idempotency-Key` header, if sent. A key that is empty, longer than 200 characters
+/// or not visible ASCII is refused rather than cut or ignored: a cut key could match another
+/// submission's, and an ignored one would make a retry store the submission twice.
+fn idempotency_header(headers: &HeaderMap) -> Result<Option<String>, &'static str> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let bytes = value.as_bytes();
+    if bytes.is_empty()
+        || bytes.len() > MAX_IDEMPOTENCY_KEY
+        || !bytes.iter().all(|b| b.is_ascii_graphic())
+    {
+        return Err("幂等键（Idempotency-Key）应是 1 到 200 个可见的英文字母、数字或符号（不含空格和中文）：请换一个后重新提交");
+    }
+    Ok(Some(String::from_utf8_lossy(bytes).into_owned()))
 }
 
 fn wants_json(headers: &HeaderMap) -> bool {

@@ -247,13 +247,7 @@ fn insert(
 /// accepted only for whole-number fields and must fit exactly; codes and phone numbers must
 /// be strings, so no digit is ever lost.
 pub fn from_json(def: &FormDef, body: &[u8]) -> Result<Submission, BodyError> {
-    let raw: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
-        BodyError(format!(
-            "请求内容不是有效的 JSON（第 {} 行第 {} 列）：请检查格式",
-            e.line(),
-            e.column()
-        ))
-    })?;
+    let raw = parse_json(body)?;
     let object = raw
         .as_object()
         .ok_or_else(|| BodyError("JSON 顶层应是对象：{\"fields\": {…}}".into()))?;
@@ -324,6 +318,36 @@ pub fn from_json(def: &FormDef, body: &[u8]) -> Result<Submission, BodyError> {
         }
     }
     Ok(submission)
+}
+
+/// Parses a JSON body, naming what is wrong: empty, not UTF-8, nested too deep (serde_json
+/// stops at 128 levels, so no input can exhaust the stack), or where the syntax breaks.
+fn parse_json(body: &[u8]) -> Result<serde_json::Value, BodyError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(BodyError(
+            "请求内容是空的：请提交 JSON 对象，例如 {\"fields\": {…}}".into(),
+        ));
+    }
+    if std::str::from_utf8(body).is_err() {
+        return Err(BodyError(
+            "提交的内容不是有效的 UTF-8 编码：请用 UTF-8（不要用 GBK 或 UTF-16）编码 JSON 后重新提交"
+                .into(),
+        ));
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        let (line, column) = (e.line(), e.column());
+        let text = e.to_string();
+        let problem = if text.contains("recursion limit") {
+            "JSON 嵌套层数过多：提交内容只需 fields、groups 两三层，请检查格式"
+        } else if text.contains("out of range") {
+            "JSON 中的数字超出范围：代码、电话等请写成带引号的字符串"
+        } else if text.contains("surrogate") || text.contains("escape") {
+            "JSON 字符串中有无效的 \\u 转义：请检查特殊字符"
+        } else {
+            "请求内容不是有效的 JSON：请检查格式"
+        };
+        BodyError(format!("{problem}（第 {line} 行第 {column} 列）"))
+    })
 }
 
 fn json_value(label: &str, kind: FieldKind, value: &serde_json::Value) -> Result<Value, BodyError> {

@@ -1,0 +1,7 @@
+//! cargo fuzz target `spreadsheet_import`: see `tests/fuzz/checks.rs` for what it checks.
+#![no_main]
+
+#[path = "../checks.rs"]
+mod checks;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| checks::spreadsheet_import(data));
