@@ -1000,7 +1000,7 @@ pub fn batch_receipt_page(
         }
         body.push_str("</ol>");
     }
-    body.push_str("<p class=\"no-print\"><a href=\"/\">返回首页</a></p>");
+    body.push_str("<p class=\"back-link no-print\"><a href=\"/\">返回首页</a></p>");
     page(&format!("{heading}：{title}"), &body)
 }
 

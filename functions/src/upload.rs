@@ -717,7 +717,7 @@ fn already_stored(batch: &Batch, json: bool) -> ApiResponse {
     }
     let body = format!(
         "<div class=\"panel panel--info\"><h1 class=\"panel__title\">这个文件已经保存过</h1><div class=\"panel__body\">{}</div></div>\
-         <p><a href=\"{}\">查看受理回执</a></p><p><a href=\"/\">返回首页</a></p>",
+         <p class=\"back-link\"><a href=\"{}\">查看受理回执</a></p><p class=\"back-link\"><a href=\"/\">返回首页</a></p>",
         escape(&message),
         escape(&receipt)
     );

@@ -13,11 +13,17 @@
 //      sideways scrolling. Alias pages (/q/N/, /v/N/) redirect: each must land on its page.
 //   2. every state of every form (content/forms/*.toml): empty, with errors found in the page,
 //      with errors found by the server (as without JavaScript), review, confirmation, receipt,
-//      plus the exempt page (annual pay) and the staff route's reason box; audited like pages.
+//      plus the exempt page (annual pay) and the staff route's reason box; and the bulk
+//      upload's states (empty, unit and sheet mistakes, the report of a file with mistakes with
+//      its marked copy, the batch receipt of a clean file, the same file again); audited like
+//      pages.
 //   3. the newcomer's journey (home, guide, flowchart, download, form with mistakes, error
 //      summary, corrections, review, submit, confirmation, receipt) on desktop, on a phone
-//      with touch, with the keyboard only, and without JavaScript.
-//   4. after the server stops, `beian export` shows every submitted record in the store.
+//      with touch, with the keyboard only, and without JavaScript; an employer's upload
+//      (mistakes, report, marked copy, clean file, batch receipt) with the mouse and with the
+//      keyboard only.
+//   4. after the server stops, `beian export` shows every submitted record in the store,
+//      the people of every uploaded file among them.
 // Screenshots go to tests/screenshots/ (desktop-*.jpg, phone-*.jpg). It prints what it
 // checked and "N passed, M failed", and exits non-zero on any failure.
 import { spawn, execFileSync } from 'node:child_process';
@@ -53,7 +59,8 @@ const SHOTS = path.join(repo, 'tests', 'screenshots');
 // JPEG keeps the folder small enough to commit (full-page PNGs would be about 26 MB).
 const SHOT_TYPE = 'jpeg';
 const SHOT_QUALITY = 70;
-// BROWSER_ONLY=pages,zoom,forms,journeys,keyboard,nojs runs some parts (for working on them);
+// BROWSER_ONLY=pages,zoom,forms,journeys,keyboard,nojs,upload runs some parts (for working on
+// them; `upload` is the upload's states and journeys, which forms, journeys and keyboard include);
 // the store check and the summary run always.
 const ONLY = process.env.BROWSER_ONLY ? new Set(process.env.BROWSER_ONLY.split(',')) : null;
 const part = (name) => !ONLY || ONLY.has(name);
@@ -68,7 +75,7 @@ const VIEWPORTS = {
 
 // --- a small runner ------------------------------------------------------------------------
 
-const stats = { pages: new Set(), states: new Set(), audits: 0, requests: 0, apiRequests: 0, redirects: 0, shots: 0, tabStops: 0, violations: 0, svgTexts: 0 };
+const stats = { pages: new Set(), states: new Set(), uploads: 0, batches: 0, audits: 0, requests: 0, apiRequests: 0, redirects: 0, shots: 0, tabStops: 0, violations: 0, svgTexts: 0 };
 const incomplete = new Map(); // axe "needs review" rule → count
 let passed = 0;
 let failed = 0;
@@ -422,6 +429,279 @@ async function extraStates(context, vp, defs) {
   }
 }
 
+// --- bulk filing by spreadsheet upload ------------------------------------------------------
+
+// The template's columns, three people who satisfy every rule and the unit: the same values as
+// tests/upload_bulk_filing.rs (HEADER, PEOPLE, UNIT).
+const UPLOAD_HEADER = '姓名,公民身份号码,性别,出生日期,民族,文化程度,户口性质,联系电话,用工形式,合同类型,合同起始日期,合同终止日期,岗位（工种）,月工资（元）,备案类型,终止（解除）日期,终止（解除）原因';
+const UPLOAD_PEOPLE = [
+  '张三,150102198503159994,男,1985-03-15,汉族,大学本科,城镇,13800000000,全日制,固定期限,2026-01-01,2028-12-31,软件工程师,6500,新签,,',
+  '李娜,150203199207089983,女,1992-07-08,蒙古族,大学专科,农村,13900000000,全日制,无固定期限,2025-03-01,,会计,5200,新签,,',
+  '娜仁·其其格,15060219900101990X,女,1990-01-01,蒙古族,高中,城镇,0471-6945364,非全日制,以完成一定工作任务为期限,2026-02-01,,保洁员,2200,新签,,',
+];
+const UPLOAD_UNIT = {
+  unit_name: '内蒙古某某科技有限公司',
+  unit_code: '91150100MA0R1B2C8F',
+  unit_type: '企业',
+  industry: '软件和信息技术服务业',
+  division_code: '150102',
+  contact_name: '王芳',
+  contact_phone: '0471-6945364',
+};
+// The unit's mistakes: no name, a credit code whose check character is wrong.
+const UPLOAD_UNIT_BAD = { ...UPLOAD_UNIT, unit_name: '', unit_code: '91150100MA0R1B2C8A' };
+const UPLOAD_PATH = '/api/forms/staff-filing/upload';
+
+function uploadCsv(rows) {
+  return Buffer.from(`${UPLOAD_HEADER}\r\n${rows.map((r) => `${r}\r\n`).join('')}`, 'utf8');
+}
+
+// Sheet mistakes: the first person's ID number has a wrong check digit (…9990 for …9994), the
+// second person's phone has 7 digits. The header is the sheet's row 1, so they are rows 2 and 3.
+const UPLOAD_MISTAKES = {
+  file: uploadCsv([UPLOAD_PEOPLE[0].replace('150102198503159994', '150102198503159990'), UPLOAD_PEOPLE[1].replace(',13900000000,', ',1390000,'), UPLOAD_PEOPLE[2]]),
+  problems: [
+    { row: 2, column: '公民身份号码' },
+    { row: 3, column: '联系电话' },
+  ],
+};
+
+// A clean file is stored once: the same bytes again are "已经保存过". Each clean upload of the
+// suite therefore sends the three people in another order (n = 0, 1, 2, …: six orders).
+const ORDERS = [[0, 1, 2], [1, 2, 0], [2, 0, 1], [0, 2, 1], [1, 0, 2], [2, 1, 0]];
+let cleanUploads = 0;
+function cleanFile() {
+  const order = ORDERS[cleanUploads++ % ORDERS.length];
+  return uploadCsv(order.map((i) => UPLOAD_PEOPLE[i]));
+}
+const personId = (row) => row.split(',')[1];
+const maskedId = (id) => `${id.slice(0, 6)}********${id.slice(-4)}`;
+
+/** The upload form's own fields: the form's fieldsets without its rows. */
+const unitDef = (def) => ({ ...def, groups: [] });
+
+async function chooseFile(page, buffer) {
+  await page.setInputFiles('#f-file', { name: '职工名单.csv', mimeType: 'text/csv', buffer });
+}
+
+/**
+ * Presses 上传并检查 (or Enter, with `press`) and waits for the answer's page to load; gives the
+ * status of the POST (422 report, 303 to the receipt, 200 already stored).
+ */
+async function submitUpload(page, press) {
+  const [response] = await Promise.all([
+    page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname === UPLOAD_PATH),
+    page.waitForEvent('load'),
+    press(),
+  ]);
+  stats.uploads++;
+  return response.status();
+}
+
+/** The report of a file with mistakes: counts, each problem by row and column, the marked copy. */
+async function checkReport(t, page, mistakes) {
+  const report = page.locator('section.upload-report');
+  must(await report.count(), 'no upload report (section.upload-report) on the page');
+  t.ok((await report.locator('h2').innerText()).includes('没有保存任何记录'), 'report heading does not say nothing was saved');
+  const rows = await report.locator('table tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.cells].map((c) => c.innerText.trim())));
+  t.ok(rows.length === mistakes.problems.length, `report lists ${rows.length} problems, want ${mistakes.problems.length}: ${JSON.stringify(rows)}`);
+  for (const p of mistakes.problems) {
+    const row = rows.find((r) => r[0] === `第 ${p.row} 行`);
+    if (t.ok(row, `report table does not name 第 ${p.row} 行`)) {
+      t.ok(row[1] === p.column, `第 ${p.row} 行 is reported in column "${row[1]}", not ${p.column}`);
+      t.ok(row[2] && row[2].length > 4, `第 ${p.row} 行 has no fix: "${row[2]}"`);
+    }
+  }
+  const copy = report.locator('a[download][href^="data:application/vnd.openxmlformats-officedocument.spreadsheetml.sheet;base64,"]');
+  t.ok((await copy.count()) === 1, 'no download link for the marked copy (下载标出问题的表格)');
+  t.ok((await page.title()).startsWith('错误：'), 'title of the report page does not start with 错误：');
+  return copy;
+}
+
+/** The batch receipt right after a clean upload: people masked, each with a reference. */
+async function checkBatchReceipt(t, page, file) {
+  await page.waitForURL(/\/api\/receipts\/[^/?]+\?new=1$/);
+  t.ok((await page.locator('h1').innerText()).includes('上传成功'), 'batch receipt has no 上传成功 heading');
+  const reference = (await page.locator('.panel--confirmation .reference').innerText()).trim();
+  must(REFERENCE.test(reference), `batch reference "${reference}" is not XXXX-XXXX-XXXX`);
+  const text = await page.locator('main').innerText();
+  const people = file.toString('utf8').trim().split('\r\n').slice(1);
+  t.ok(text.includes(`已受理，${people.length} 名职工全部保存`), `receipt does not say all ${people.length} are saved`);
+  const rows = await page.locator('main table tbody tr').evaluateAll((trs) => trs.map((tr) => ({ who: tr.cells[1].innerText, ref: tr.cells[2].innerText.trim(), href: tr.cells[2].querySelector('a')?.getAttribute('href') })));
+  t.ok(rows.length === people.length, `receipt lists ${rows.length} people, the file has ${people.length}`);
+  const persons = [];
+  for (const [n, person] of people.entries()) {
+    const id = personId(person);
+    t.ok(!text.includes(id), `batch receipt shows the whole ID number ${id}`);
+    const row = rows[n];
+    if (!t.ok(row && row.who.includes(maskedId(id)), `row ${n + 1} of the receipt does not show ${maskedId(id)}: ${row && row.who}`)) continue;
+    t.ok(REFERENCE.test(row.ref) && row.ref !== reference, `row ${n + 1} has no reference of its own: ${row.ref}`);
+    t.ok(row.href === `/api/receipts/${row.ref}`, `row ${n + 1} links to ${row.href}`);
+    persons.push({ reference: row.ref, id });
+  }
+  return { reference, persons };
+}
+
+/** The people of a stored batch go into the export check, one staff-filing record each. */
+function recordUploaded(persons) {
+  stats.batches++;
+  for (const p of persons) submitted.push({ form: 'staff-filing', reference: p.reference, expect: [UPLOAD_UNIT.unit_name, p.id], channel: '网上自助', uploaded: true });
+}
+
+/** The upload page's states in one viewport: each audited and photographed. */
+async function uploadStates(context, vp, def) {
+  const page = await context.newPage();
+  const state = (s) => {
+    stats.states.add(`staff-filing:upload-${s}`);
+    return `form-staff-filing-upload-${s}`;
+  };
+  const press = () => click(vp, page.locator('form[data-upload] button[type="submit"]'));
+  try {
+    await check(`${vp} staff-filing upload: empty page`, async (t) => {
+      await page.goto('/forms/staff-filing/upload/');
+      must(await page.locator('form[data-upload="staff-filing"]').count(), 'no upload form on the page');
+      t.ok((await page.locator('form[data-upload]').getAttribute('enctype')) === 'multipart/form-data', 'upload form is not multipart/form-data');
+      t.ok((await page.locator('#f-file[type="file"]').count()) === 1, 'no file box #f-file');
+      await audit(t, page, vp, state('empty'), { walk: false });
+    });
+    await check(`${vp} staff-filing upload: unit mistakes and sheet mistakes`, async (t) => {
+      await fillForm(page, unitDef(def), UPLOAD_UNIT_BAD);
+      await chooseFile(page, UPLOAD_MISTAKES.file);
+      const status = await submitUpload(page, press);
+      t.ok(status === 422, `a file with mistakes answered ${status}, not 422`);
+      await page.locator('#error-summary').waitFor();
+      t.ok((await focused(page)).id === 'error-summary', 'focus is not on the error summary');
+      const hrefs = await page.locator('#error-summary a').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+      for (const id of ['#f-unit_name', '#f-unit_code']) t.ok(hrefs.includes(id), `error summary has no link to ${id} (has ${hrefs.join(' ')})`);
+      await checkReport(t, page, UPLOAD_MISTAKES);
+      await audit(t, page, vp, state('errors'));
+    });
+    await check(`${vp} staff-filing upload: report of a file with mistakes`, async (t) => {
+      await fillForm(page, unitDef(def), UPLOAD_UNIT);
+      await chooseFile(page, UPLOAD_MISTAKES.file);
+      const status = await submitUpload(page, press);
+      t.ok(status === 422, `a file with mistakes answered ${status}, not 422`);
+      await checkReport(t, page, UPLOAD_MISTAKES);
+      t.ok((await page.locator('#error-summary').count()) === 0, 'an error summary with the unit fields right');
+      const kept = await page.evaluate(() => Object.fromEntries([...new FormData(document.querySelector('form[data-upload]'))].filter(([, v]) => typeof v === 'string')));
+      for (const [name, value] of Object.entries(UPLOAD_UNIT)) t.ok(kept[name] === value, `the report page kept ${name} as "${kept[name]}", typed "${value}"`);
+      await audit(t, page, vp, state('report'));
+    });
+    let batch = null;
+    const file = cleanFile();
+    await check(`${vp} staff-filing upload: batch receipt after a clean file`, async (t) => {
+      await chooseFile(page, file);
+      const status = await submitUpload(page, press);
+      t.ok(status === 303, `a clean file answered ${status}, not 303`);
+      batch = await checkBatchReceipt(t, page, file);
+      recordUploaded(batch.persons);
+      await jsonReceipt(t, context, batch.reference);
+      await audit(t, page, vp, state('receipt'));
+    });
+    await check(`${vp} staff-filing upload: the same file again (已经保存过)`, async (t) => {
+      must(batch, 'no batch from the clean upload');
+      await page.goto('/forms/staff-filing/upload/');
+      await fillForm(page, unitDef(def), UPLOAD_UNIT);
+      await chooseFile(page, file);
+      const status = await submitUpload(page, press);
+      t.ok(status === 200, `the same file again answered ${status}, not 200`);
+      t.ok((await page.locator('h1').innerText()).includes('这个文件已经保存过'), 'no 这个文件已经保存过 heading');
+      t.ok((await page.locator('main').innerText()).includes(batch.reference), `the page does not name the batch ${batch.reference}`);
+      t.ok((await page.locator(`a[href="/api/receipts/${batch.reference}"]`).count()) === 1, 'no link to the batch receipt');
+      await audit(t, page, vp, state('duplicate'));
+    });
+  } finally {
+    await page.close();
+  }
+}
+
+/** An employer's upload: from the form page to the upload page, mistakes, the report, the marked copy, then a clean file. */
+async function uploadJourney(context, def) {
+  const page = await context.newPage();
+  const press = () => page.locator('form[data-upload] button[type="submit"]').click();
+  try {
+    await check('desktop upload journey: form page, upload page, unit and sheet mistakes, report, marked copy, corrections, clean file, batch receipt, a person\'s receipt', async (t) => {
+      await page.goto('/forms/staff-filing/');
+      await page.locator('main').getByRole('link', { name: /在上传页面/ }).click();
+      await page.waitForURL(/\/forms\/staff-filing\/upload\/$/);
+      await fillForm(page, unitDef(def), UPLOAD_UNIT_BAD);
+      await chooseFile(page, UPLOAD_MISTAKES.file);
+      await submitUpload(page, press);
+      await page.locator('#error-summary').waitFor();
+      let f = await focused(page);
+      t.ok(f.id === 'error-summary', `after uploading with unit mistakes focus is on ${f.tag}#${f.id}, not the error summary`);
+      const copy = await checkReport(t, page, UPLOAD_MISTAKES);
+      // the marked copy downloads as a workbook
+      const [download] = await Promise.all([page.waitForEvent('download'), copy.click()]);
+      await checkDownload(t, download);
+      // a summary link takes the person to the unit's field
+      await page.locator('#error-summary a[href="#f-unit_code"]').click();
+      f = await focused(page);
+      t.ok(f.id === 'f-unit_code', `summary link focused ${f.tag}#${f.id}, not the credit code box`);
+      await fillForm(page, unitDef(def), UPLOAD_UNIT);
+      const file = cleanFile();
+      await chooseFile(page, file);
+      const status = await submitUpload(page, press);
+      t.ok(status === 303, `the clean file answered ${status}, not 303`);
+      const batch = await checkBatchReceipt(t, page, file);
+      recordUploaded(batch.persons);
+      // one person's own receipt, masked
+      const first = batch.persons[0];
+      if (first) {
+        await page.locator(`main a[href="/api/receipts/${first.reference}"]`).click();
+        await page.waitForURL(new RegExp(`/api/receipts/${first.reference}$`));
+        const text = await page.locator('main').innerText();
+        t.ok(text.includes(first.reference), `a person's receipt does not show ${first.reference}`);
+        t.ok(text.includes(maskedId(first.id)) && !text.includes(first.id), `a person's receipt does not mask the ID as ${maskedId(first.id)}`);
+      }
+    });
+  } finally {
+    await page.close();
+  }
+}
+
+async function uploadKeyboardJourney(context, def) {
+  const page = await context.newPage();
+  const order = await dateOrder(context);
+  const unit = unitDef(def);
+  // Native file dialogs cannot be driven: Tab to the file box, then give it the file.
+  const chooseByKeyboard = async (buffer) => {
+    await tabTo(page, byId('f-file'));
+    await chooseFile(page, buffer);
+  };
+  const pressEnter = async () => {
+    await tabTo(page, byText('button', /^上传并检查$/));
+    await page.keyboard.press('Enter');
+  };
+  try {
+    await check('keyboard only: upload with unit mistakes, error summary, summary link, corrections, clean file, batch receipt', async (t) => {
+      await page.goto('/forms/staff-filing/upload/');
+      await keyboardFill(page, unit, Object.fromEntries(Object.entries(UPLOAD_UNIT_BAD).filter(([, v]) => v !== '')), order);
+      await chooseByKeyboard(UPLOAD_MISTAKES.file);
+      const status = await submitUpload(page, pressEnter);
+      t.ok(status === 422, `a file with mistakes answered ${status}, not 422`);
+      await page.locator('#error-summary').waitFor();
+      let f = await focused(page);
+      t.ok(f.id === 'error-summary', `after uploading with unit mistakes focus is on ${f.tag}#${f.id}, not the error summary`);
+      await checkReport(t, page, UPLOAD_MISTAKES);
+      await tabTo(page, byHref('#f-unit_name'), { max: 10 });
+      await page.keyboard.press('Enter');
+      f = await focused(page);
+      t.ok(f.id === 'f-unit_name', `summary link moved focus to ${f.tag}#${f.id}, not the unit name box`);
+      await keyboardFill(page, unit, { unit_name: UPLOAD_UNIT.unit_name, unit_code: UPLOAD_UNIT.unit_code }, order);
+      const file = cleanFile();
+      await chooseByKeyboard(file);
+      const clean = await submitUpload(page, pressEnter);
+      t.ok(clean === 303, `the clean file answered ${clean}, not 303`);
+      const batch = await checkBatchReceipt(t, page, file);
+      recordUploaded(batch.persons);
+      await jsonReceipt(t, context, batch.reference);
+    });
+  } finally {
+    await page.close();
+  }
+}
+
 // --- the newcomer's journey ----------------------------------------------------------------
 
 // Mistakes a newcomer makes: no unit name, a credit code with a wrong check character, an ID
@@ -762,10 +1042,13 @@ async function main() {
     }
 
     // 2. every state of every form, desktop and phone
-    for (const vp of part('forms') ? ['desktop', 'phone'] : []) {
+    for (const vp of part('forms') || part('upload') ? ['desktop', 'phone'] : []) {
       const context = await newContext(browser, server.base, vp);
-      for (const def of defs) await formStates(context, vp, def);
-      await extraStates(context, vp, defs);
+      if (part('forms')) {
+        for (const def of defs) await formStates(context, vp, def);
+        await extraStates(context, vp, defs);
+      }
+      await uploadStates(context, vp, staffDef);
       await context.close();
     }
 
@@ -775,9 +1058,15 @@ async function main() {
       await journey(context, vp, staffDef);
       await context.close();
     }
-    if (part('keyboard')) {
+    if (part('journeys') || part('upload')) {
       const context = await newContext(browser, server.base, 'desktop');
-      await keyboardJourney(context, staffDef);
+      await uploadJourney(context, staffDef);
+      await context.close();
+    }
+    if (part('keyboard') || part('upload')) {
+      const context = await newContext(browser, server.base, 'desktop');
+      if (part('keyboard')) await keyboardJourney(context, staffDef);
+      await uploadKeyboardJourney(context, staffDef);
       await context.close();
     }
     if (part('nojs')) {
@@ -794,7 +1083,8 @@ async function main() {
   }
 
   // 4. the records are in the store
-  await check(`the store holds every submitted record (${submitted.length}), as beian export shows`, async (t) => {
+  const uploaded = submitted.filter((s) => s.uploaded).length;
+  await check(`the store holds every submitted record (${submitted.length}, ${uploaded} of them uploaded people), as beian export shows`, async (t) => {
     const byForm = new Map();
     for (const s of submitted) byForm.set(s.form, [...(byForm.get(s.form) || []), s]);
     for (const [form, list] of byForm) {
@@ -823,7 +1113,8 @@ async function main() {
   console.log(`screenshots: ${written.size} files, ${(shotBytes / 1048576).toFixed(1)} MB in tests/screenshots/`);
   console.log(
     `浏览器检查：${stats.pages.size} 个页面（桌面和手机各一遍）、${stats.states.size} 个表单状态、${stats.redirects} 个跳转页、` +
-      `${stats.requests + stats.apiRequests} 次请求、${stats.audits} 次 axe 检查、${stats.tabStops} 个 Tab 焦点、${submitted.length} 份提交，` +
+      `${stats.requests + stats.apiRequests} 次请求、${stats.audits} 次 axe 检查、${stats.tabStops} 个 Tab 焦点、${submitted.length} 份提交` +
+      `（其中 ${uploaded} 名职工来自 ${stats.batches} 个上传保存的文件；共上传 ${stats.uploads} 次），` +
       `${stats.violations} 个无障碍问题，用时 ${seconds} 秒`,
   );
   if (failures.length) console.log(`failed: ${failures.join('; ')}`);
