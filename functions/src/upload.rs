@@ -581,7 +581,7 @@ fn report_html(
     let total = table.rows.len();
     let _ = write!(
         html,
-        "<section class=\"upload-report\" aria-labelledby=\"upload-report-title\">\
+        "<section class=\"upload-report\" id=\"upload-report\" tabindex=\"-1\" autofocus aria-labelledby=\"upload-report-title\">\
          <h2 id=\"upload-report-title\">检查结果：没有保存任何记录</h2>\
          <p>表格共 {total} 行职工，其中 {} 行无误，{} 处需要修改。请改好后重新上传整个文件；全部无误后才会一起保存。</p>",
         report.ready,

@@ -583,6 +583,7 @@ async function uploadStates(context, vp, def) {
       t.ok(status === 422, `a file with mistakes answered ${status}, not 422`);
       await checkReport(t, page, UPLOAD_MISTAKES);
       t.ok((await page.locator('#error-summary').count()) === 0, 'an error summary with the unit fields right');
+      t.ok((await focused(page)).id === 'upload-report', 'with only the file wrong, the focus is not on the report');
       const kept = await page.evaluate(() => Object.fromEntries([...new FormData(document.querySelector('form[data-upload]'))].filter(([, v]) => typeof v === 'string')));
       for (const [name, value] of Object.entries(UPLOAD_UNIT)) t.ok(kept[name] === value, `the report page kept ${name} as "${kept[name]}", typed "${value}"`);
       await audit(t, page, vp, state('report'));
