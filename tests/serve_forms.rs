@@ -8,8 +8,6 @@ use common::Server;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 fn start(store: &std::path::Path) -> (Server, u16) {
     common::start_serve(store, |port| http(port, "GET", "/", "").is_some())
