@@ -704,3 +704,73 @@ fn the_downloadable_template_opens_on_its_data_sheet_and_reads_back() {
     assert_eq!(csv_table.columns.len(), labels.len());
     assert!(String::from_utf8_lossy(&csv).contains("公民身份号码*"));
 }
+
+/// calamine lays a sheet out as one rectangle from its first to its furthest cell; a cell at
+/// XFD1048576 would ask for hundreds of gigabytes and end the process. The reader keeps only
+/// cells that hold something: a stray cell far down is just another row, a cell beyond the
+/// columns a staff list can have is named so the person can delete it.
+#[test]
+fn a_stray_cell_far_away_is_named_or_read_without_laying_out_the_sheet() {
+    let def = staff_form();
+    let names = expected(&def);
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+
+    let far_right = xlsx(|sheet| {
+        write_sheet(sheet, 0, &labels(&def), &people());
+        sheet.write_string(1_048_575, 16_383, "x").unwrap();
+    });
+    let started = std::time::Instant::now();
+    match read_table(&far_right, &names) {
+        Err(ImportError::TooLarge(message)) => {
+            assert!(message.contains("第 1048576 行第 16384 列（XFD 列）"), "{message}");
+            assert!(message.contains("删除"), "{message}");
+        }
+        other => panic!("expected TooLarge, got {other:?}"),
+    }
+
+    let far_down = xlsx(|sheet| {
+        write_sheet(sheet, 0, &labels(&def), &people());
+        sheet.write_string(1_048_575, 1, "x").unwrap();
+    });
+    let table = read_table(&far_down, &names).expect("a stray cell far down is read");
+    assert_eq!(table.rows.len(), people().len() + 1);
+    assert_eq!(table.rows.last().unwrap().0, 1_048_576, "Excel's row number");
+    let report = import_rows(&def, "staff", &unit(), &table, today());
+    assert!(
+        report.problems.iter().any(|p| p.row == 1_048_576),
+        "the stray row is reported, not stored: {:?}",
+        report.problems
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "read in {:?}",
+        started.elapsed()
+    );
+}
+
+/// A few kilobytes that unzip to 40 MB are refused before calamine keeps any of it (its
+/// shared strings are held whole in memory).
+#[test]
+fn an_xlsx_that_unzips_to_far_more_than_a_staff_list_is_refused() {
+    use std::io::Write as _;
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let deflated = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    zip.start_file("xl/sharedStrings.xml", deflated).unwrap();
+    let block = vec![b' '; 1 << 20];
+    for _ in 0..40 {
+        zip.write_all(&block).unwrap();
+    }
+    let bomb = zip.finish().unwrap().into_inner();
+    assert!(bomb.len() < 200_000, "the bomb is small: {}", bomb.len());
+
+    let def = staff_form();
+    let names = expected(&def);
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    match read_table(&bomb, &names) {
+        Err(ImportError::TooLarge(message)) => {
+            assert!(message.contains("解压后超过 32 MB"), "{message}")
+        }
+        other => panic!("expected TooLarge, got {other:?}"),
+    }
+}

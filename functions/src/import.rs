@@ -121,13 +121,280 @@ pub fn read_table(bytes: &[u8], expected_headers: &[&str]) -> Result<Table, Impo
         return Err(ImportError::Empty);
     }
     let (format, grid) = if bytes.starts_with(b"PK") {
-        (SheetFormat::Xlsx, read_workbook::<Xlsx<_>>(bytes, "XLSX")?)
+        (SheetFormat::Xlsx, read_xlsx(bytes)?)
     } else if bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
+        check_xls_layout(bytes)?;
         (SheetFormat::Xls, read_workbook::<Xls<_>>(bytes, "XLS")?)
     } else {
         (SheetFormat::Csv, read_csv(&decode_text(bytes)?))
     };
     table_from_grid(format, grid, expected_headers)
+}
+
+/// The answer to a file that is not the workbook it looks like.
+fn corrupt(kind: &str) -> ImportError {
+    ImportError::Corrupt(format!(
+        "文件已损坏或不是有效的 {kind} 文件：请在 Excel 中打开它，另存为 .xlsx 后重新上传"
+    ))
+}
+
+/// The answer to a sheet whose used area is far larger than a staff list.
+fn too_spread_out(detail: &str) -> ImportError {
+    ImportError::TooLarge(format!(
+        "{detail}：请只保留表头和职工名单（删除名单以外的行、列和工作表，\
+         或把名单复制到新建的表格），另存后重新上传"
+    ))
+}
+
+/// Most bytes an XLSX may unzip to. The department's template with 10,000 people is about
+/// 8 MB unzipped; a zip bomb is refused before any of it is kept.
+const MAX_UNZIPPED_BYTES: u64 = 32 << 20;
+
+/// Widest sheet read: the template has about 20 columns; a cell beyond this is named.
+const MAX_COLUMNS: u32 = 256;
+
+/// Most cells an XLS may make the reader lay out (the bounding boxes of its sheets' cells and
+/// the areas their dimension records reserve), about 80 MB.
+const MAX_LAID_OUT_CELLS: u64 = 2_000_000;
+
+/// The first sheet of an XLSX, read cell by cell into its non-empty rows. calamine's own
+/// `worksheet_range` allocates the whole rectangle from A1 to the furthest cell, so one stray
+/// cell at XFD1048576 would ask for hundreds of gigabytes and end the process; here only the
+/// cells that hold something are kept, and a sheet with more rows or columns than a staff
+/// list can have is refused with the place to look.
+fn read_xlsx(bytes: &[u8]) -> Result<Vec<(usize, Vec<String>)>, ImportError> {
+    check_unzipped_size(bytes)?;
+    // A damaged upload is untrusted input: a panic inside the reader must become the same
+    // answer as any other damaged file, not a crashed request.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut book = Xlsx::new(Cursor::new(bytes)).map_err(|_| corrupt("XLSX"))?;
+        let first = book
+            .sheet_names()
+            .first()
+            .cloned()
+            .ok_or_else(|| corrupt("XLSX"))?;
+        let mut cells = book
+            .worksheet_cells_reader(&first)
+            .map_err(|_| corrupt("XLSX"))?;
+        let mut rows: BTreeMap<u32, Vec<String>> = BTreeMap::new();
+        while let Some(cell) = cells.next_cell().map_err(|_| corrupt("XLSX"))? {
+            let text = cell_text(&Data::from(cell.get_value().clone()));
+            if is_blank_cell(&text) {
+                continue;
+            }
+            let (row, col) = cell.get_position();
+            if col >= MAX_COLUMNS {
+                return Err(too_spread_out(&format!(
+                    "第 {} 行第 {} 列（{} 列）有内容，超出了可读取的 {MAX_COLUMNS} 列",
+                    row as usize + 1,
+                    col as usize + 1,
+                    column_letters(col)
+                )));
+            }
+            if !rows.contains_key(&row) && rows.len() >= MAX_ROWS + HEADER_SEARCH_ROWS {
+                return Err(ImportError::TooLarge(format!(
+                    "文件超过 {MAX_ROWS} 行数据，一次最多导入 {MAX_ROWS} 行：请分成几个文件后分别上传"
+                )));
+            }
+            let line = rows.entry(row).or_default();
+            let col = col as usize;
+            if line.len() <= col {
+                line.resize(col + 1, String::new());
+            }
+            line[col] = text;
+        }
+        Ok(rows
+            .into_iter()
+            .map(|(row, cells)| (row as usize + 1, cells))
+            .collect())
+    }))
+    .unwrap_or_else(|_| Err(corrupt("XLSX")))
+}
+
+/// Excel's letters for a 0-based column: 0 is A, 25 is Z, 26 is AA.
+fn column_letters(col: u32) -> String {
+    let mut n = col as u64 + 1;
+    let mut letters = Vec::new();
+    while n > 0 {
+        let rem = ((n - 1) % 26) as u8;
+        letters.push(b'A' + rem);
+        n = (n - 1) / 26;
+    }
+    letters.reverse();
+    String::from_utf8(letters).unwrap_or_default()
+}
+
+/// Unzips every part of an XLSX into nothing, counting: a part larger than it says, or a
+/// workbook larger than [`MAX_UNZIPPED_BYTES`], is refused before calamine keeps any of it
+/// (its shared strings are held in memory whole).
+fn check_unzipped_size(bytes: &[u8]) -> Result<(), ImportError> {
+    use std::io::Read as _;
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|_| corrupt("XLSX"))?;
+    let mut total: u64 = 0;
+    for index in 0..archive.len() {
+        let entry = archive.by_index(index).map_err(|_| corrupt("XLSX"))?;
+        let left = MAX_UNZIPPED_BYTES - total;
+        let mut limited = entry.take(left + 1);
+        let read = std::io::copy(&mut limited, &mut std::io::sink()).map_err(|_| corrupt("XLSX"))?;
+        total += read;
+        if total > MAX_UNZIPPED_BYTES {
+            return Err(too_spread_out(&format!(
+                "文件解压后超过 {} MB，远大于一份职工名单",
+                MAX_UNZIPPED_BYTES >> 20
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Walks an XLS workbook's records as calamine will, adding up how many cells it would lay
+/// out for each sheet; refuses a file that would take more than [`MAX_LAID_OUT_CELLS`]. An
+/// XLS sheet's cells are laid out as one rectangle, and a dimension record may reserve any
+/// area it names, so a few bytes could otherwise exhaust memory.
+fn check_xls_layout(bytes: &[u8]) -> Result<(), ImportError> {
+    use std::io::Read as _;
+    let mut file = cfb::CompoundFile::open(Cursor::new(bytes)).map_err(|_| corrupt("XLS"))?;
+    let mut stream = Vec::new();
+    let found = ["/Workbook", "/Book"].iter().any(|name| {
+        file.open_stream(name).is_ok_and(|s| {
+            stream.clear();
+            s.take(bytes.len() as u64).read_to_end(&mut stream).is_ok()
+        })
+    });
+    if !found {
+        return Err(corrupt("XLS"));
+    }
+    let mut sheets = Vec::new();
+    for (kind, data) in biff_records(&stream, 0) {
+        match kind {
+            // BoundSheet8: where a sheet's records start.
+            0x0085 if data.len() >= 4 => sheets.push(u32_at(data, 0) as usize),
+            // FilePass: the records are encrypted; calamine refuses such a file itself.
+            0x002F => return Ok(()),
+            0x000A => break,
+            _ => {}
+        }
+    }
+    let mut cost: u64 = 0;
+    for start in sheets {
+        let mut values = Extent::default();
+        let mut formulas = Extent::default();
+        let mut seen_bof = false;
+        let mut depth = 0usize;
+        for (kind, data) in biff_records(&stream, start) {
+            if depth > 0 {
+                match kind {
+                    0x0809 => depth += 1,
+                    0x000A => depth -= 1,
+                    _ => {}
+                }
+                continue;
+            }
+            let at = |i: usize| u32::from(u16_at(data, i));
+            match kind {
+                0x0809 if seen_bof => depth += 1,
+                0x0809 => seen_bof = true,
+                0x0200 => cost = cost.saturating_add(dimension_area(data)),
+                // Number, Label, RString, BoolErr, RK, LabelSst: one cell each.
+                0x0203 | 0x0204 | 0x00D6 | 0x0205 | 0x027E | 0x00FD if data.len() >= 4 => {
+                    values.add(at(0), at(2));
+                }
+                // MulRk: a run of cells in one row, first and last column.
+                0x00BD if data.len() >= 6 => {
+                    values.add(at(0), at(2));
+                    values.add(at(0), at(data.len() - 2));
+                }
+                // Formula: its value and its text.
+                0x0006 if data.len() >= 20 => {
+                    values.add(at(0), at(2));
+                    formulas.add(at(0), at(2));
+                }
+                0x000A => break,
+                _ => {}
+            }
+        }
+        cost = cost
+            .saturating_add(values.area())
+            .saturating_add(formulas.area());
+        if cost > MAX_LAID_OUT_CELLS {
+            return Err(too_spread_out(
+                "表格的使用范围太大（有内容或格式的区域远大于一份职工名单）",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The records of a BIFF stream from `start`: kind and data, stopping where the stream ends
+/// or a record is cut short.
+fn biff_records(stream: &[u8], start: usize) -> impl Iterator<Item = (u16, &[u8])> {
+    let mut rest = stream.get(start..).unwrap_or_default();
+    std::iter::from_fn(move || {
+        if rest.len() < 4 {
+            return None;
+        }
+        let kind = u16_at(rest, 0);
+        let len = usize::from(u16_at(rest, 2));
+        let data = rest.get(4..4 + len)?;
+        rest = &rest[4 + len..];
+        Some((kind, data))
+    })
+}
+
+fn u16_at(data: &[u8], at: usize) -> u16 {
+    u16::from_le_bytes([data[at], data[at + 1]])
+}
+
+fn u32_at(data: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes([data[at], data[at + 1], data[at + 2], data[at + 3]])
+}
+
+/// The area a Dimensions record makes calamine reserve, computed as it does (row counts
+/// that run backwards wrap around in a release build, so they count as huge).
+fn dimension_area(data: &[u8]) -> u64 {
+    let (first_row, last_row, mut first_col, last_col) = match data.len() {
+        10 => (
+            u32::from(u16_at(data, 0)),
+            u32::from(u16_at(data, 2)),
+            u32::from(u16_at(data, 4)),
+            u32::from(u16_at(data, 6)),
+        ),
+        14 | 16 => (
+            u32_at(data, 0),
+            u32_at(data, 4),
+            u32::from(u16_at(data, 8)),
+            u32::from(u16_at(data, 10)),
+        ),
+        _ => return 0,
+    };
+    if first_col > 0xFF || last_col < first_col {
+        first_col = 0;
+    }
+    if last_row == 0 || last_col == 0 {
+        return 1;
+    }
+    let rows = (last_row - 1).wrapping_sub(first_row).wrapping_add(1);
+    let cols = (last_col - 1).wrapping_sub(first_col).wrapping_add(1);
+    u64::from(rows).saturating_mul(u64::from(cols))
+}
+
+/// The bounding box of the cells seen so far.
+#[derive(Default)]
+struct Extent(Option<(u32, u32, u32, u32)>);
+
+impl Extent {
+    fn add(&mut self, row: u32, col: u32) {
+        self.0 = Some(match self.0 {
+            None => (row, row, col, col),
+            Some((r0, r1, c0, c1)) => (r0.min(row), r1.max(row), c0.min(col), c1.max(col)),
+        });
+    }
+
+    fn area(&self) -> u64 {
+        self.0.map_or(0, |(r0, r1, c0, c1)| {
+            u64::from(r1 - r0 + 1) * u64::from(c1 - c0 + 1)
+        })
+    }
 }
 
 /// Every row of a workbook's first sheet, numbered as Excel numbers them.
@@ -138,11 +405,7 @@ fn read_workbook<'a, R>(
 where
     R: Reader<Cursor<&'a [u8]>>,
 {
-    let corrupt = || {
-        ImportError::Corrupt(format!(
-            "文件已损坏或不是有效的 {kind} 文件：请在 Excel 中打开它，另存为 .xlsx 后重新上传"
-        ))
-    };
+    let corrupt = || corrupt(kind);
     // A damaged upload is untrusted input: a panic inside the reader must become the same
     // answer as any other damaged file, not a crashed request.
     let range = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -564,4 +827,116 @@ fn serial_date_problem(value: &str) -> Option<String> {
         "日期变成了数字 {value}{guess}：表格把这一列设成了「常规」格式。\
          请把该列设为日期格式，或按 2024-01-01 的格式重新输入"
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write as _;
+
+    fn record(kind: u16, data: &[u8]) -> Vec<u8> {
+        let mut out = kind.to_le_bytes().to_vec();
+        out.extend((data.len() as u16).to_le_bytes());
+        out.extend(data);
+        out
+    }
+
+    fn bof(kind: u16) -> Vec<u8> {
+        let mut data = vec![0u8; 16];
+        data[..2].copy_from_slice(&0x0600u16.to_le_bytes());
+        data[2..4].copy_from_slice(&kind.to_le_bytes());
+        record(0x0809, &data)
+    }
+
+    fn number(row: u16, col: u16) -> Vec<u8> {
+        let mut data = row.to_le_bytes().to_vec();
+        data.extend(col.to_le_bytes());
+        data.extend(0u16.to_le_bytes());
+        data.extend(1.0f64.to_le_bytes());
+        record(0x0203, &data)
+    }
+
+    /// A BIFF8 workbook in its compound file: one sheet made of `sheet` records.
+    fn xls(sheet: &[Vec<u8>]) -> Vec<u8> {
+        let name = b"Sheet1";
+        let mut bound = 0u32.to_le_bytes().to_vec();
+        bound.extend([0, 0, name.len() as u8, 0]);
+        bound.extend(name);
+        let globals_len = bof(0x0005).len() + record(0x0085, &bound).len() + 4;
+        bound[..4].copy_from_slice(&(globals_len as u32).to_le_bytes());
+        let mut stream = bof(0x0005);
+        stream.extend(record(0x0085, &bound));
+        stream.extend(record(0x000A, &[]));
+        stream.extend(bof(0x0010));
+        for r in sheet {
+            stream.extend(r);
+        }
+        stream.extend(record(0x000A, &[]));
+        let mut file = cfb::CompoundFile::create(Cursor::new(Vec::new())).unwrap();
+        file.create_stream("/Workbook")
+            .unwrap()
+            .write_all(&stream)
+            .unwrap();
+        file.flush().unwrap();
+        file.into_inner().into_inner()
+    }
+
+    #[test]
+    fn an_xls_sheet_of_a_few_cells_is_measured_small() {
+        let book = xls(&[number(0, 0), number(3, 5)]);
+        assert_eq!(check_xls_layout(&book), Ok(()));
+    }
+
+    #[test]
+    fn an_xls_whose_cells_span_the_whole_sheet_is_refused_before_it_is_laid_out() {
+        // Two cells, A1 and IV65536: calamine would lay out 16.7 million cells for them.
+        let book = xls(&[number(0, 0), number(65_535, 255)]);
+        match check_xls_layout(&book) {
+            Err(ImportError::TooLarge(message)) => assert!(message.contains("使用范围太大")),
+            other => panic!("expected TooLarge, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_xls_dimension_record_naming_billions_of_rows_is_refused() {
+        let mut dims = 0u32.to_le_bytes().to_vec();
+        dims.extend(0xFFFF_FFF0u32.to_le_bytes());
+        dims.extend(0u16.to_le_bytes());
+        dims.extend(20u16.to_le_bytes());
+        dims.extend(0u16.to_le_bytes());
+        let book = xls(&[record(0x0200, &dims), number(0, 0)]);
+        assert!(matches!(
+            check_xls_layout(&book),
+            Err(ImportError::TooLarge(_))
+        ));
+        // And a row range that runs backwards, which wraps around inside the reader.
+        let mut backwards = 10u32.to_le_bytes().to_vec();
+        backwards.extend(5u32.to_le_bytes());
+        backwards.extend(0u16.to_le_bytes());
+        backwards.extend(3u16.to_le_bytes());
+        backwards.extend(0u16.to_le_bytes());
+        let book = xls(&[record(0x0200, &backwards)]);
+        assert!(matches!(
+            check_xls_layout(&book),
+            Err(ImportError::TooLarge(_))
+        ));
+    }
+
+    #[test]
+    fn a_file_that_only_starts_like_an_xls_is_called_damaged() {
+        let mut bytes = vec![0xD0, 0xCF, 0x11, 0xE0];
+        bytes.extend([0u8; 600]);
+        assert!(matches!(
+            check_xls_layout(&bytes),
+            Err(ImportError::Corrupt(_))
+        ));
+    }
+
+    #[test]
+    fn column_letters_are_excel_s() {
+        assert_eq!(column_letters(0), "A");
+        assert_eq!(column_letters(25), "Z");
+        assert_eq!(column_letters(26), "AA");
+        assert_eq!(column_letters(16_383), "XFD");
+    }
 }
