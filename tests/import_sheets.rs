@@ -722,7 +722,10 @@ fn a_stray_cell_far_away_is_named_or_read_without_laying_out_the_sheet() {
     let started = std::time::Instant::now();
     match read_table(&far_right, &names) {
         Err(ImportError::TooLarge(message)) => {
-            assert!(message.contains("第 1048576 行第 16384 列（XFD 列）"), "{message}");
+            assert!(
+                message.contains("第 1048576 行第 16384 列（XFD 列）"),
+                "{message}"
+            );
             assert!(message.contains("删除"), "{message}");
         }
         other => panic!("expected TooLarge, got {other:?}"),
@@ -734,7 +737,11 @@ fn a_stray_cell_far_away_is_named_or_read_without_laying_out_the_sheet() {
     });
     let table = read_table(&far_down, &names).expect("a stray cell far down is read");
     assert_eq!(table.rows.len(), people().len() + 1);
-    assert_eq!(table.rows.last().unwrap().0, 1_048_576, "Excel's row number");
+    assert_eq!(
+        table.rows.last().unwrap().0,
+        1_048_576,
+        "Excel's row number"
+    );
     let report = import_rows(&def, "staff", &unit(), &table, today());
     assert!(
         report.problems.iter().any(|p| p.row == 1_048_576),
