@@ -481,3 +481,93 @@ fn check_char(first17: &str) -> char {
         .sum();
     ['1', '0', 'X', '9', '8', '7', '6', '5', '4', '3', '2'][(sum % 11) as usize]
 }
+
+/// Markup typed into a sheet (a job title, a name, a column header) comes back as text on the
+/// report, the batch receipt and each person's receipt, never as markup.
+#[tokio::test]
+async fn markup_in_a_sheet_comes_back_escaped_on_the_report_and_the_receipts() {
+    const SCRIPT: &str = "<script>alert(1)</script>";
+    const IMG: &str = "<img src=x onerror=alert(1)>";
+    let raw = |page: &str| {
+        assert!(
+            !page.contains("<script>alert")
+                && !page.contains("<img src=x")
+                && !page.contains("<b>"),
+            "markup from the sheet reached the page as markup: {page}"
+        )
+    };
+    let t = TestApp::new();
+
+    // A file with a problem (a wrong check digit) and markup: a header of markup, a name in
+    // bold (names are kept as typed), a job title with a script.
+    let header = format!("{HEADER},{IMG}");
+    let rows = [
+        PEOPLE[0].replace("软件工程师", &format!("{SCRIPT}\u{3000}")) + ",x",
+        PEOPLE[1]
+            .replacen("李娜", "<b>李娜</b>", 1)
+            .replace("150203199207089983", "150203199207089980")
+            + ",x",
+    ];
+    let file = format!("{header}\r\n{}\r\n{}\r\n", rows[0], rows[1]);
+    let response = t
+        .send(upload(
+            UPLOAD,
+            "text/html",
+            multipart(&UNIT, Some(file.as_bytes())),
+        ))
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let report = text(&response);
+    raw(&report);
+    assert!(
+        report.contains("第 3 行"),
+        "the wrong ID is reported: {report}"
+    );
+    // The job title's trailing full-width space is a repair the report lists, value and all.
+    assert!(
+        report.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "the repaired job title is shown as text: {report}"
+    );
+    assert!(t.records("staff-filing").await.is_empty());
+
+    // A clean file whose job title is a script: stored as typed, shown as text.
+    let job = PEOPLE[0].replace("软件工程师", SCRIPT);
+    let response = t
+        .send(upload(
+            UPLOAD,
+            "text/html",
+            multipart(&UNIT, Some(&csv(&[job.as_str()]))),
+        ))
+        .await;
+    assert_eq!(
+        response.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        text(&response)
+    );
+    let records = t.records("staff-filing").await;
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].data["groups"]["staff"][0]["job"], SCRIPT);
+    let batch = t
+        .send(request(
+            Method::GET,
+            &location(&response),
+            None,
+            Some("text/html"),
+            "",
+        ))
+        .await;
+    assert_eq!(batch.status(), StatusCode::OK);
+    raw(&text(&batch));
+    let own = t
+        .send(request(
+            Method::GET,
+            &format!("/api/receipts/{}", records[0].reference),
+            None,
+            Some("text/html"),
+            "",
+        ))
+        .await;
+    assert_eq!(own.status(), StatusCode::OK);
+    raw(&text(&own));
+}
