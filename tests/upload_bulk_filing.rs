@@ -138,9 +138,7 @@ async fn a_clean_file_stores_one_stamped_record_per_person_and_a_batch() {
     assert_eq!(stored.file_format, "CSV");
 
     // The receipt names the batch, says all 3 are stored, and shows them masked.
-    let page = t
-        .send(request(Method::GET, &receipt, None, Some("text/html"), ""))
-        .await;
+    let page = t.get(&receipt, "text/html").await;
     let html = text(&page);
     assert_eq!(page.status(), StatusCode::OK);
     assert!(html.contains(&batch));
@@ -151,13 +149,7 @@ async fn a_clean_file_stores_one_stamped_record_per_person_and_a_batch() {
     let person = &records[0].reference;
     assert!(html.contains(person.as_str()));
     let own = t
-        .send(request(
-            Method::GET,
-            &format!("/api/receipts/{person}"),
-            None,
-            Some("application/json"),
-            "",
-        ))
+        .get(&format!("/api/receipts/{person}"), "application/json")
         .await;
     assert_eq!(json(&own)["status"], "已受理");
 }
@@ -548,25 +540,14 @@ async fn markup_in_a_sheet_comes_back_escaped_on_the_report_and_the_receipts() {
     let records = t.records("staff-filing").await;
     assert_eq!(records.len(), 1);
     assert_eq!(records[0].data["groups"]["staff"][0]["job"], SCRIPT);
-    let batch = t
-        .send(request(
-            Method::GET,
-            &location(&response),
-            None,
-            Some("text/html"),
-            "",
-        ))
-        .await;
+    let batch = t.get(&location(&response), "text/html").await;
     assert_eq!(batch.status(), StatusCode::OK);
     raw(&text(&batch));
     let own = t
-        .send(request(
-            Method::GET,
+        .get(
             &format!("/api/receipts/{}", records[0].reference),
-            None,
-            Some("text/html"),
-            "",
-        ))
+            "text/html",
+        )
         .await;
     assert_eq!(own.status(), StatusCode::OK);
     raw(&text(&own));

@@ -38,9 +38,14 @@ fn main() {
     let dir = tempfile::tempdir().unwrap();
     let xlsx = dir.path().join("staff.xlsx");
     let csv = dir.path().join("staff-gbk.csv");
-    std::fs::write(&xlsx, workbook()).unwrap();
+    let book = workbook();
+    std::fs::write(&xlsx, &book).unwrap();
     std::fs::write(&csv, gbk_csv()).unwrap();
     println!("import: {ROWS} people, {RUNS} runs each, every run in a fresh process");
+    println!(
+        "the XLSX unzips to {:.1} MB (an upload may unzip to at most 32 MB)",
+        unzipped_bytes(&book) as f64 / (1 << 20) as f64
+    );
     for (name, path) in [("XLSX", &xlsx), ("GBK CSV", &csv)] {
         let size = std::fs::metadata(path).unwrap().len();
         let mut validate = Vec::new();
@@ -405,4 +410,15 @@ fn gbk_csv() -> Vec<u8> {
     let (bytes, _, unmappable) = encoding_rs::GBK.encode(&text);
     assert!(!unmappable);
     bytes.into_owned()
+}
+
+/// How many bytes a zip's parts hold once unzipped.
+fn unzipped_bytes(zip: &[u8]) -> u64 {
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip)).unwrap();
+    (0..archive.len())
+        .map(|i| {
+            let mut part = archive.by_index(i).unwrap();
+            std::io::copy(&mut part, &mut std::io::sink()).unwrap()
+        })
+        .sum()
 }

@@ -66,6 +66,12 @@ impl TestApp {
         self.app.handle(request).await
     }
 
+    /// GETs `path` as a browser (or, with `accept`, another client) would.
+    pub async fn get(&self, path: &str, accept: &str) -> ApiResponse {
+        self.send(request(Method::GET, path, None, Some(accept), ""))
+            .await
+    }
+
     pub async fn records(&self, form: &str) -> Vec<Record> {
         self.store.list(form, None).await.unwrap()
     }
