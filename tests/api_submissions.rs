@@ -844,3 +844,50 @@ async fn staff_can_accept_a_real_code_failing_its_check_character_with_a_reason(
         StatusCode::UNPROCESSABLE_ENTITY
     );
 }
+
+/// A receipt link keeps working with the parameters a shared link picks up, says 提交成功
+/// only for `new=1`, and a `new` or a typed reference that cannot be right gets a 400 that
+/// says what is wrong (as the API description gives the parameters).
+#[tokio::test]
+async fn receipt_links_take_tracking_parameters_and_refuse_impossible_ones() {
+    let t = TestApp::new();
+    let body = serde_json::json!({ "fields": { "name": "张三", "phone": "13800000000", "id_number": "110101199003071233" } });
+    let created = t.send(json_post("/api/forms/signup", &body)).await;
+    assert_eq!(created.status(), StatusCode::CREATED, "{}", text(&created));
+    let reference = json(&created)["reference"].as_str().unwrap().to_string();
+
+    let shared = t
+        .get(
+            &format!("/api/receipts/{reference}?from=singlemessage&new=1"),
+            "text/html",
+        )
+        .await;
+    assert_eq!(shared.status(), StatusCode::OK);
+    assert!(text(&shared).contains("提交成功"));
+    let later = t
+        .get(
+            &format!("/api/receipts/{reference}?from=timeline"),
+            "text/html",
+        )
+        .await;
+    assert_eq!(later.status(), StatusCode::OK);
+    assert!(!text(&later).contains("提交成功"));
+
+    let odd_new = t
+        .get(&format!("/api/receipts/{reference}?new="), "text/html")
+        .await;
+    assert_eq!(odd_new.status(), StatusCode::BAD_REQUEST);
+    assert!(text(&odd_new).contains("参数 new 只能是 1"));
+    let long = "0".repeat(101);
+    for path in [
+        format!("/api/receipts/{reference}?reference={long}"),
+        format!("/api/receipts/lookup?reference={long}"),
+    ] {
+        let response = t.get(&path, "application/json").await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{path}");
+        assert!(json(&response)["error"]
+            .as_str()
+            .unwrap()
+            .contains("受理编号太长"));
+    }
+}

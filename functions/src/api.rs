@@ -454,6 +454,10 @@ impl App {
     }
 
     async fn receipt(&self, request: &ApiRequest, raw: &str, json: bool) -> ApiResponse {
+        let just_submitted = match receipt_query(request.query.as_deref()) {
+            Ok(just_submitted) => just_submitted,
+            Err(reason) => return error_response(json, StatusCode::BAD_REQUEST, reason),
+        };
         if raw == "lookup" {
             return lookup_redirect(request, json);
         }
@@ -468,10 +472,6 @@ impl App {
             Ok(reference) => reference,
             Err(problem) => return error_response(json, StatusCode::NOT_FOUND, problem.message()),
         };
-        let just_submitted = request
-            .query
-            .as_deref()
-            .is_some_and(|q| q.split('&').any(|p| p == "new=1"));
         let record = match self.store.get(&reference).await {
             Ok(Some(record)) => record,
             Ok(None) => {
@@ -836,6 +836,28 @@ fn created(reference: &str, json: bool, replayed: bool) -> ApiResponse {
             .insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
     with_reference(response, reference)
+}
+
+/// Longest reference the look-up form may send (a reference is 14 characters; people add
+/// spaces and full-width characters).
+const MAX_TYPED_REFERENCE: usize = 100;
+
+/// Checks a receipt's query as the API description gives it: `new` is only ever `1` (just
+/// submitted), `reference` (the look-up form's box) at most 100 characters. Any other name is
+/// ignored, since shared links pick up tracking parameters. Gives whether `new=1` is there.
+fn receipt_query(query: Option<&str>) -> Result<bool, &'static str> {
+    let mut just_submitted = false;
+    for (name, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        match &*name {
+            "new" if value == "1" => just_submitted = true,
+            "new" => return Err("链接中的参数 new 只能是 1：请从受理回执页面重新打开"),
+            "reference" if value.chars().count() > MAX_TYPED_REFERENCE => {
+                return Err("输入的受理编号太长：受理编号是 12 个字母和数字，如 K7QM-3XRT-9HAP，请核对后重新查询")
+            }
+            _ => {}
+        }
+    }
+    Ok(just_submitted)
 }
 
 /// The look-up form on the site sends `?reference=…`; send the browser to that receipt.
