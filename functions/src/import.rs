@@ -277,12 +277,16 @@ fn check_xls_layout(bytes: &[u8]) -> Result<(), ImportError> {
         }
     }
     let mut cost: u64 = 0;
+    // Each sheet's records are walked once; sheets that point into each other's records
+    // (which no spreadsheet program writes) would make the walk, and calamine's, quadratic.
+    let mut budget = stream.len() / 4 + 1;
     for start in sheets {
         let mut values = Extent::default();
         let mut formulas = Extent::default();
         let mut seen_bof = false;
         let mut depth = 0usize;
         for (kind, data) in biff_records(&stream, start) {
+            budget = budget.checked_sub(1).ok_or_else(|| corrupt("XLS"))?;
             if depth > 0 {
                 match kind {
                     0x0809 => depth += 1,
@@ -342,10 +346,12 @@ fn biff_records(stream: &[u8], start: usize) -> impl Iterator<Item = (u16, &[u8]
     })
 }
 
+/// A little-endian `u16` at `at` (the caller has checked the length).
 fn u16_at(data: &[u8], at: usize) -> u16 {
     u16::from_le_bytes([data[at], data[at + 1]])
 }
 
+/// A little-endian `u32` at `at` (the caller has checked the length).
 fn u32_at(data: &[u8], at: usize) -> u32 {
     u32::from_le_bytes([data[at], data[at + 1], data[at + 2], data[at + 3]])
 }
@@ -926,6 +932,44 @@ mod tests {
             check_xls_layout(&book),
             Err(ImportError::TooLarge(_))
         ));
+    }
+
+    #[test]
+    fn an_xls_whose_sheets_all_point_at_one_long_sheet_is_called_damaged() {
+        // 2,000 sheet entries, every one at the same sheet of 20,000 cells: walking each
+        // would take 40 million steps, here and again in calamine.
+        let cells: Vec<Vec<u8>> = (0..20_000).map(|i| number(i, 0)).collect();
+        let one = xls(&cells);
+        assert_eq!(check_xls_layout(&one), Ok(()));
+        let mut file = cfb::CompoundFile::open(Cursor::new(one)).unwrap();
+        let mut stream = Vec::new();
+        std::io::Read::read_to_end(&mut file.open_stream("/Workbook").unwrap(), &mut stream)
+            .unwrap();
+        // The one BoundSheet record is the second record: copy it 2,000 times in place.
+        let bof_len = 4 + 16;
+        let bound_len = 4 + usize::from(u16_at(&stream, bof_len + 2));
+        let bound = stream[bof_len..bof_len + bound_len].to_vec();
+        let sheet_at = u32_at(&bound, 4) as usize + bound.len() * 1_999;
+        let mut bound = bound;
+        bound[4..8].copy_from_slice(&(sheet_at as u32).to_le_bytes());
+        let mut many = stream[..bof_len].to_vec();
+        for _ in 0..2_000 {
+            many.extend(&bound);
+        }
+        many.extend(&stream[bof_len + bound_len..]);
+        let mut out = cfb::CompoundFile::create(Cursor::new(Vec::new())).unwrap();
+        out.create_stream("/Workbook")
+            .unwrap()
+            .write_all(&many)
+            .unwrap();
+        out.flush().unwrap();
+        let bytes = out.into_inner().into_inner();
+        let started = std::time::Instant::now();
+        assert!(matches!(
+            check_xls_layout(&bytes),
+            Err(ImportError::Corrupt(_))
+        ));
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
     }
 
     #[test]
