@@ -103,10 +103,21 @@ fn the_downloaded_template_filled_with_three_people_is_filed_through_the_site() 
     assert!(page.contains("enctype=\"multipart/form-data\""));
     assert!(page.contains("大小不超过 4 MB，最多 10000 行职工"));
     assert!(page.contains("type=\"file\""));
+    // The upload page links the templates it asks for.
+    assert!(page.contains("href=\"/forms/staff-filing/template.xlsx\""));
+    assert!(page.contains("href=\"/forms/staff-filing/template.csv\""));
 
     let (status, _, template) =
         http(port, "GET", "/forms/staff-filing/template.xlsx", None, &[]).unwrap();
     assert_eq!(status, 200);
+    assert!(template.starts_with(b"PK"), "a real XLSX");
+    let (status, _, csv_template) =
+        http(port, "GET", "/forms/staff-filing/template.csv", None, &[]).unwrap();
+    assert_eq!(status, 200);
+    assert!(
+        csv_template.starts_with(b"\xEF\xBB\xBF"),
+        "a CSV with a UTF-8 BOM"
+    );
 
     // One wrong ID number: nothing stored, and the page says where and how to fix it.
     let mut wrong = PEOPLE;

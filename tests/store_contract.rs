@@ -709,7 +709,7 @@ fn batch(reference: &str, sha: &str, rows: u32) -> Batch {
     Batch {
         reference: reference.into(),
         form_id: "staff-filing".into(),
-        file_sha256: sha.into(),
+        filed_sha256: sha.into(),
         file_format: "XLSX".into(),
         rows,
         unit: json!({ "fields": { "unit_name": "内蒙古某某科技有限公司" } }),

@@ -552,3 +552,187 @@ async fn markup_in_a_sheet_comes_back_escaped_on_the_report_and_the_receipts() {
     assert_eq!(own.status(), StatusCode::OK);
     raw(&text(&own));
 }
+
+/// Another unit with a valid credit code of its own.
+const OTHER_UNIT: [(&str, &str); 7] = [
+    ("unit_name", "包头某某制造有限公司"),
+    ("unit_code", "91150102MA0R7K3D52"),
+    ("unit_type", "企业"),
+    ("industry", "软件和信息技术服务业"),
+    ("division_code", "150102"),
+    ("contact_name", "刘强"),
+    ("contact_phone", "0471-6945364"),
+];
+
+/// A filing is recognised by what it files, not by the file's bytes: the same people saved
+/// again as GBK or with other line endings are the same upload, and the same file sent by
+/// another unit is that unit's own filing (found by a new user, who saw unit B get unit A's
+/// receipt).
+#[tokio::test]
+async fn a_filing_is_recognised_by_its_content_and_unit_not_by_the_file_s_bytes() {
+    let t = TestApp::new();
+    let utf8 = csv(&PEOPLE);
+    let first = t
+        .send(upload(
+            UPLOAD,
+            "application/json",
+            multipart(&UNIT, Some(&utf8)),
+        ))
+        .await;
+    assert_eq!(first.status(), StatusCode::CREATED, "{}", text(&first));
+    let batch = json(&first)["reference"].as_str().unwrap().to_string();
+
+    let text_utf8 = String::from_utf8(utf8.clone()).unwrap();
+    let (gbk, _, _) = encoding_rs::GBK.encode(&text_utf8);
+    let lf = text_utf8.replace("\r\n", "\n").into_bytes();
+    for (what, bytes) in [("GBK", gbk.to_vec()), ("LF line endings", lf)] {
+        let again = t
+            .send(upload(
+                UPLOAD,
+                "application/json",
+                multipart(&UNIT, Some(&bytes)),
+            ))
+            .await;
+        assert_eq!(again.status(), StatusCode::OK, "{what}: {}", text(&again));
+        assert_eq!(json(&again)["reference"], batch.as_str(), "{what}");
+    }
+    assert_eq!(t.records("staff-filing").await.len(), 3);
+
+    let other = t
+        .send(upload(
+            UPLOAD,
+            "application/json",
+            multipart(&OTHER_UNIT, Some(&utf8)),
+        ))
+        .await;
+    assert_eq!(other.status(), StatusCode::CREATED, "{}", text(&other));
+    assert_ne!(json(&other)["reference"], batch.as_str());
+    let records = t.records("staff-filing").await;
+    assert_eq!(records.len(), 6);
+    assert_eq!(
+        records
+            .iter()
+            .filter(|r| r.data["fields"]["unit_name"] == "包头某某制造有限公司")
+            .count(),
+        3
+    );
+}
+
+/// A stray " at the start of a CSV cell swallows the lines below it. A quote that never
+/// closes is refused naming its row; one that closes further down leaves a line break in a
+/// cell, which no staff field has: the row is reported. Either way nobody is stored.
+#[tokio::test]
+async fn a_stray_quote_in_a_csv_never_swallows_the_next_person() {
+    let t = TestApp::new();
+    let unclosed = csv(&[&format!("{}\"", PEOPLE[0]), PEOPLE[1]]);
+    let response = t
+        .send(upload(
+            UPLOAD,
+            "application/json",
+            multipart(&UNIT, Some(&unclosed)),
+        ))
+        .await;
+    assert_eq!(
+        response.status(),
+        StatusCode::BAD_REQUEST,
+        "{}",
+        text(&response)
+    );
+    let error = json(&response)["error"].as_str().unwrap().to_string();
+    assert!(
+        error.contains("第 2 行") && error.contains("双引号"),
+        "{error}"
+    );
+
+    let closed = csv(&[
+        &PEOPLE[0].replace("软件工程师", "\"软件工程师"),
+        &PEOPLE[1].replace("会计", "会计\""),
+        PEOPLE[2],
+    ]);
+    let response = t
+        .send(upload(
+            UPLOAD,
+            "application/json",
+            multipart(&UNIT, Some(&closed)),
+        ))
+        .await;
+    assert_eq!(
+        response.status(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        text(&response)
+    );
+    let body = json(&response);
+    let problems = body["problems"].as_array().unwrap();
+    assert!(
+        problems.iter().any(|p| p["row"] == 2
+            && p["column"] == "岗位（工种）"
+            && p["message"].as_str().unwrap().contains("换行")),
+        "{body}"
+    );
+    assert!(t.records("staff-filing").await.is_empty());
+}
+
+/// Two columns with one header: which is meant cannot be guessed, so the file is refused
+/// naming the header and the columns.
+#[tokio::test]
+async fn a_column_given_twice_is_refused_naming_both() {
+    let t = TestApp::new();
+    let mut file = format!("{HEADER},公民身份号码\r\n");
+    for person in PEOPLE {
+        file.push_str(&format!("{person},110101199003071233\r\n"));
+    }
+    let response = t
+        .send(upload(
+            UPLOAD,
+            "application/json",
+            multipart(&UNIT, Some(file.as_bytes())),
+        ))
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = json(&response);
+    assert!(
+        body["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["row"] == 1
+                && p["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("“公民身份号码”列出现了 2 次（B、R 列）")),
+        "{body}"
+    );
+    assert!(t.records("staff-filing").await.is_empty());
+}
+
+/// A browser sends an empty part for a file box left empty; it is not a second file. And a
+/// unit field that is not UTF-8 is named by its label.
+#[tokio::test]
+async fn an_empty_file_part_is_ignored_and_a_bad_field_is_named_by_its_label() {
+    let t = TestApp::new();
+    let good = multipart(&UNIT, Some(&csv(&PEOPLE)));
+    let empty_part = format!(
+        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"\"\r\n\
+         Content-Type: application/octet-stream\r\n\r\n\r\n"
+    );
+    let body = [empty_part.as_bytes(), &good].concat();
+    let response = t.send(upload(UPLOAD, "application/json", body)).await;
+    assert_eq!(
+        response.status(),
+        StatusCode::CREATED,
+        "{}",
+        text(&response)
+    );
+
+    let mut gbk =
+        format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"unit_name\"\r\n\r\n")
+            .into_bytes();
+    gbk.extend_from_slice(&encoding_rs::GBK.encode("内蒙古某某公司").0);
+    gbk.extend_from_slice(b"\r\n");
+    gbk.extend(multipart(&UNIT[1..], Some(&csv(&PEOPLE[..1]))));
+    let response = t.send(upload(UPLOAD, "application/json", gbk)).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let error = json(&response)["error"].as_str().unwrap().to_string();
+    assert!(error.contains("“单位名称”栏的文字不是 UTF-8"), "{error}");
+}

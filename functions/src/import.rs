@@ -126,7 +126,7 @@ pub fn read_table(bytes: &[u8], expected_headers: &[&str]) -> Result<Table, Impo
         check_xls_layout(bytes)?;
         (SheetFormat::Xls, read_workbook::<Xls<_>>(bytes, "XLS")?)
     } else {
-        (SheetFormat::Csv, read_csv(&decode_text(bytes)?))
+        (SheetFormat::Csv, read_csv(&decode_text(bytes)?)?)
     };
     table_from_grid(format, grid, expected_headers)
 }
@@ -501,7 +501,7 @@ fn decode_text(bytes: &[u8]) -> Result<String, ImportError> {
 
 /// Splits delimited text into rows numbered as Excel numbers them (a quoted line break stays
 /// inside its cell, as in Excel).
-fn read_csv(text: &str) -> Vec<(usize, Vec<String>)> {
+fn read_csv(text: &str) -> Result<Vec<(usize, Vec<String>)>, ImportError> {
     let delimiter = detect_delimiter(text);
     let mut rows = Vec::new();
     let mut row = Vec::new();
@@ -528,11 +528,20 @@ fn read_csv(text: &str) -> Vec<(usize, Vec<String>)> {
             c => cell.push(c),
         }
     }
+    if quoted {
+        // A quote that never closes has swallowed everything after it, people and all.
+        return Err(ImportError::Corrupt(format!(
+            "第 {} 行第 {} 列有一个没有配对的英文双引号（\"），它把后面的内容都并进了这一格：\
+             请删除这个引号（或在这一格末尾补上另一个），另存后重新上传",
+            rows.len() + 1,
+            row.len() + 1
+        )));
+    }
     if !cell.is_empty() || !row.is_empty() {
         row.push(cell);
         rows.push((rows.len() + 1, row));
     }
-    rows
+    Ok(rows)
 }
 
 /// The delimiter used most in the first lines, where the header is: comma, tab or semicolon;
@@ -662,7 +671,23 @@ pub fn import_rows(
     let mut column_of: BTreeMap<&str, usize> = BTreeMap::new();
     for field in &group_def.fields {
         let key = header_key(&field.label);
-        if let Some(index) = table.columns.iter().position(|c| header_key(c) == key) {
+        let found: Vec<usize> = (0..table.columns.len())
+            .filter(|&i| header_key(&table.columns[i]) == key)
+            .collect();
+        if found.len() > 1 {
+            // Two columns for one field: which one is meant cannot be guessed.
+            let letters: Vec<String> = found.iter().map(|&i| column_letters(i as u32)).collect();
+            report.problems.push(RowProblem {
+                row: table.header_row,
+                column: field.label.clone(),
+                message: format!(
+                    "“{}”列出现了 {} 次（{} 列）：请删除多余的列，只留一列后重新上传",
+                    field.label,
+                    found.len(),
+                    letters.join("、")
+                ),
+            });
+        } else if let Some(&index) = found.first() {
             column_of.insert(field.key.as_str(), index);
         } else if field.required {
             report.problems.push(RowProblem {
@@ -685,6 +710,20 @@ pub fn import_rows(
             };
             let raw = cells.get(index).map(String::as_str).unwrap_or("");
             let column = &table.columns[index];
+            if raw.contains(['\n', '\r']) {
+                // No staff field spans lines. In a CSV, a stray " at the start of a cell
+                // makes it swallow the lines below it, people and all: never store that.
+                report.problems.push(RowProblem {
+                    row: *number,
+                    column: column.clone(),
+                    message:
+                        "这一格里有换行：请删除换行。如果这一格里出现了下面几行（其他职工）的内容，\
+                              是这一格开头多了一个英文双引号（\"），请删除它后重新上传"
+                            .to_string(),
+                });
+                row.insert(field.key.clone(), Value::One(raw.to_string()));
+                continue;
+            }
             let value = repair(field.kind, raw);
             if value != raw {
                 report.repairs.push(Repair {

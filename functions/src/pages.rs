@@ -859,9 +859,11 @@ pub fn upload_fragment(
         html,
         "<fieldset class=\"form__section\"><legend class=\"form__legend\">职工名单</legend>\
          <div class=\"field{}\"><label class=\"field__label\" for=\"{id}\">填好的人员备案电子表格 <span class=\"field__required\">必填</span></label>\
-         <p class=\"field__hint\" id=\"{id}-hint\">请用本页的模板填写，每名职工一行。{}。</p>",
+         <p class=\"field__hint\" id=\"{id}-hint\">请用<a href=\"/forms/{form}/template.xlsx\" download>人员备案电子表格模板</a>\
+         （XLSX；也有 <a href=\"/forms/{form}/template.csv\" download>CSV 模板</a>）填写，每名职工一行。{}。</p>",
         if error.is_some() { " field--error" } else { "" },
-        escape(&limits.text())
+        escape(&limits.text()),
+        form = escape(&def.id)
     );
     let mut described = format!("{id}-hint");
     if let Some(error) = error {

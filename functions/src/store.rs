@@ -83,8 +83,11 @@ pub struct Batch {
     pub reference: String,
     /// The form its rows belong to.
     pub form_id: String,
-    /// SHA-256 of the uploaded file, hex: the same file is recognised by it.
-    pub file_sha256: String,
+    /// SHA-256, hex, of what was filed: the unit's checked details and every checked row in
+    /// order. A second upload of the same content is recognised by it, whatever the file's
+    /// encoding or line endings; the same file sent for another unit, or with the unit's
+    /// details corrected, is a new upload.
+    pub filed_sha256: String,
     /// XLSX, XLS or CSV.
     pub file_format: String,
     /// How many rows it holds.

@@ -3,10 +3,12 @@
 //! form's checks, and either stores the whole file or nothing.
 //!
 //! A clean file becomes a batch record plus one record per row. The rows' references are
-//! derived from the batch reference and the row, and the batch is recorded under the file's
-//! SHA-256 before any row is written, so the same file uploaded again is recognised: a
-//! complete batch is not stored twice, and an interrupted one is written again from the start
-//! over the same keys (nothing twice) and then marked complete.
+//! derived from the batch reference and the row, and the batch is recorded under the SHA-256
+//! of what is filed (the unit's checked details and every checked row) before any row is
+//! written, so the same filing uploaded again, in whatever encoding, is recognised: a complete
+//! batch is not stored twice, and an interrupted one is written again from the start over the
+//! same keys (nothing twice) and then marked complete. The same file sent for another unit is
+//! another filing.
 //!
 //! A file with problems gets a report: the problems by sheet row and column, the repairs made,
 //! and a copy of the workbook with each bad cell filled red and a comment saying the fix.
@@ -50,6 +52,9 @@ pub struct Upload {
     pub fields: Vec<(String, String)>,
     /// The file part's bytes. Its name is not kept: file names often hold people's names.
     pub file: Option<Bytes>,
+    /// The name of the first text part that was not UTF-8, if any (refused by the caller,
+    /// which knows the field's label).
+    pub not_utf8: Option<String>,
 }
 
 /// Reads a `multipart/form-data` body. Parts other than the file are text; the file part is
@@ -91,7 +96,10 @@ pub async fn parse_multipart(
         let is_file = name == UPLOAD_FILE_FIELD || field.file_name().is_some();
         let bytes = field.bytes().await.map_err(broken)?;
         if is_file {
-            if upload.file.is_some() && !bytes.is_empty() {
+            // A browser sends an empty part for a file box left empty; only a second file
+            // with something in it is a second file.
+            let have_one = upload.file.as_ref().is_some_and(|f| !f.is_empty());
+            if have_one && !bytes.is_empty() {
                 return Err((
                     StatusCode::BAD_REQUEST,
                     "一次只能上传一个文件：请分别上传".to_string(),
@@ -101,16 +109,12 @@ pub async fn parse_multipart(
                 upload.file = Some(bytes);
             }
         } else {
-            let text = String::from_utf8(bytes.to_vec()).map_err(|_| {
-                (
-                    StatusCode::BAD_REQUEST,
-                    format!(
-                        "“{}”栏的文字不是 UTF-8 编码：请在网页上重新填写后上传",
-                        clip(&name)
-                    ),
-                )
-            })?;
-            upload.fields.push((name, text));
+            match String::from_utf8(bytes.to_vec()) {
+                Ok(text) => upload.fields.push((name, text)),
+                Err(_) => {
+                    upload.not_utf8.get_or_insert(name);
+                }
+            }
         }
     }
     Ok(upload)
@@ -339,6 +343,17 @@ impl App {
             Err((status, message)) => return api::error_response(json, status, &message),
         };
 
+        if let Some(name) = &upload.not_utf8 {
+            let label = def
+                .field(name)
+                .map_or_else(|| clip(name), |f| f.label.clone());
+            return api::error_response(
+                json,
+                StatusCode::BAD_REQUEST,
+                &format!("“{label}”栏的文字不是 UTF-8 编码：请在网页上重新填写后上传"),
+            );
+        }
+
         // The unit's fields go through the same parser as the online form.
         let encoded = {
             let mut encoded = form_urlencoded::Serializer::new(String::new());
@@ -436,16 +451,17 @@ impl App {
         let rows = accepted.groups.remove(&group.key).unwrap_or_default();
         let unit_data = accepted.to_json();
         drop(accepted);
-        let file_sha256 = hex(&Sha256::digest(&file));
+        drop(file);
+        let filed_sha256 = content_key(&def.id, &unit_data, &rows);
         let batch = Batch {
             reference: reference::generate(),
             form_id: def.id.clone(),
-            file_sha256: file_sha256.clone(),
+            filed_sha256: filed_sha256.clone(),
             file_format,
             rows: rows.len() as u32,
             unit: unit_data,
             complete: false,
-            audit: self.stamp(def, request, channel, identity, file_sha256),
+            audit: self.stamp(def, request, channel, identity, filed_sha256),
         };
         let batch = match self.store.begin_batch(&batch).await {
             Ok(BatchStart::New) => batch,
@@ -646,6 +662,21 @@ fn report_html(
 
 /// One record per row: the unit's fields and that row, stamped as the batch is, with a
 /// reference derived from the batch's and the row's place (`start` is the first row's).
+/// What makes two uploads the same ([`Batch::filed_sha256`]): the form, the unit's checked
+/// details and every checked row in order, hashed as they are serialised.
+fn content_key(form_id: &str, unit: &serde_json::Value, rows: &[Row]) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(form_id.as_bytes());
+    hasher.update(b"\n");
+    // Writing into a hasher cannot fail.
+    let _ = serde_json::to_writer(&mut hasher, unit);
+    for row in rows {
+        hasher.update(b"\n");
+        let _ = serde_json::to_writer(&mut hasher, row);
+    }
+    hex(&hasher.finalize())
+}
+
 fn row_records(batch: &Batch, group: &str, start: usize, rows: &[Row]) -> Vec<Record> {
     rows.iter()
         .enumerate()

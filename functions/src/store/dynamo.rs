@@ -85,7 +85,7 @@ const SOURCE_IP: &str = "source_ip";
 const FORM_VERSION: &str = "form_version";
 const CONTENT_SHA256: &str = "content_sha256";
 const BATCH: &str = "batch";
-const FILE_SHA256: &str = "file_sha256";
+const FILED_SHA256: &str = "filed_sha256";
 const FILE_FORMAT: &str = "file_format";
 const ROWS: &str = "rows";
 const UNIT: &str = "unit";
@@ -556,7 +556,7 @@ impl Store for DynamoStore {
         let file_item = Item::from([
             (
                 PK.to_string(),
-                s(file_pk(&batch.form_id, &batch.file_sha256)),
+                s(file_pk(&batch.form_id, &batch.filed_sha256)),
             ),
             (SK.to_string(), s("FILE")),
             (REFERENCE.to_string(), s(&batch.reference)),
@@ -593,7 +593,7 @@ impl Store for DynamoStore {
             .client
             .get_item()
             .table_name(&self.table)
-            .key(PK, s(file_pk(&batch.form_id, &batch.file_sha256)))
+            .key(PK, s(file_pk(&batch.form_id, &batch.filed_sha256)))
             .key(SK, s("FILE"))
             .consistent_read(true)
             .send()
@@ -849,7 +849,7 @@ fn batch_item(batch: &Batch) -> Result<Item, StoreError> {
         (SK.to_string(), s("BATCH")),
         (REFERENCE.to_string(), s(&batch.reference)),
         (FORM_ID.to_string(), s(&batch.form_id)),
-        (FILE_SHA256.to_string(), s(&batch.file_sha256)),
+        (FILED_SHA256.to_string(), s(&batch.filed_sha256)),
         (FILE_FORMAT.to_string(), s(&batch.file_format)),
         (ROWS.to_string(), n(batch.rows)),
         (UNIT.to_string(), s(unit)),
@@ -865,7 +865,7 @@ fn batch_from_item(item: &Item) -> Result<Batch, StoreError> {
     Ok(Batch {
         reference: text(item, REFERENCE)?,
         form_id: text(item, FORM_ID)?,
-        file_sha256: text(item, FILE_SHA256)?,
+        filed_sha256: text(item, FILED_SHA256)?,
         file_format: text(item, FILE_FORMAT)?,
         rows: number(item, ROWS)?,
         unit: serde_json::from_str(&unit).map_err(|_| damaged(UNIT))?,

@@ -305,7 +305,7 @@ fn apply_rows(tables: &mut Tables<'_, '_>, records: &[Record]) -> Result<(), Sto
 
 /// Records a new batch under its file, or finds the batch the file already has.
 fn apply_begin(tables: &mut Tables<'_, '_>, batch: &Batch) -> Result<BatchStart, StoreError> {
-    let file = format!("{}\0{}", batch.form_id, batch.file_sha256);
+    let file = format!("{}\0{}", batch.form_id, batch.filed_sha256);
     let existing = tables
         .files
         .get(file.as_str())
