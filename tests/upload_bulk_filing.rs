@@ -86,6 +86,20 @@ fn upload(path: &str, accept: &str, body: Vec<u8>) -> beian_functions::api::ApiR
     )
 }
 
+/// Uploads `file` with the unit's fields `unit` as a JSON client does.
+async fn upload_json(
+    t: &TestApp,
+    unit: &[(&str, &str)],
+    file: &[u8],
+) -> beian_functions::api::ApiResponse {
+    t.send(upload(
+        UPLOAD,
+        "application/json",
+        multipart(unit, Some(file)),
+    ))
+    .await
+}
+
 fn location(response: &beian_functions::api::ApiResponse) -> String {
     response.headers()["location"].to_str().unwrap().to_string()
 }
@@ -221,13 +235,7 @@ async fn json_clients_get_every_problem_with_row_and_column() {
     assert_eq!(body["problems"][0]["column"], "联系电话");
     assert!(t.records("staff-filing").await.is_empty());
 
-    let clean = t
-        .send(upload(
-            UPLOAD,
-            "application/json",
-            multipart(&UNIT, Some(&csv(&PEOPLE))),
-        ))
-        .await;
+    let clean = upload_json(&t, &UNIT, &csv(&PEOPLE)).await;
     assert_eq!(clean.status(), StatusCode::CREATED);
     assert_eq!(json(&clean)["rows"], 3);
 }
@@ -292,13 +300,7 @@ async fn limits_and_broken_requests_get_a_4xx_with_the_reason() {
 
     let t = TestApp::new();
     let too_many: Vec<&str> = std::iter::repeat_n(PEOPLE[0], MAX_ROWS + 1).collect();
-    let response = t
-        .send(upload(
-            UPLOAD,
-            "application/json",
-            multipart(&UNIT, Some(&csv(&too_many))),
-        ))
-        .await;
+    let response = upload_json(&t, &UNIT, &csv(&too_many)).await;
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
     assert!(json(&response)["error"]
         .as_str()
@@ -324,13 +326,7 @@ async fn limits_and_broken_requests_get_a_4xx_with_the_reason() {
         .unwrap()
         .contains("重新选择文件"));
 
-    let not_a_sheet = t
-        .send(upload(
-            UPLOAD,
-            "application/json",
-            multipart(&UNIT, Some(b"PK\x03\x04 not really a zip")),
-        ))
-        .await;
+    let not_a_sheet = upload_json(&t, &UNIT, b"PK\x03\x04 not really a zip").await;
     assert_eq!(not_a_sheet.status(), StatusCode::BAD_REQUEST);
     assert!(json(&not_a_sheet)["error"]
         .as_str()
@@ -572,13 +568,7 @@ const OTHER_UNIT: [(&str, &str); 7] = [
 async fn a_filing_is_recognised_by_its_content_and_unit_not_by_the_file_s_bytes() {
     let t = TestApp::new();
     let utf8 = csv(&PEOPLE);
-    let first = t
-        .send(upload(
-            UPLOAD,
-            "application/json",
-            multipart(&UNIT, Some(&utf8)),
-        ))
-        .await;
+    let first = upload_json(&t, &UNIT, &utf8).await;
     assert_eq!(first.status(), StatusCode::CREATED, "{}", text(&first));
     let batch = json(&first)["reference"].as_str().unwrap().to_string();
 
@@ -586,25 +576,13 @@ async fn a_filing_is_recognised_by_its_content_and_unit_not_by_the_file_s_bytes(
     let (gbk, _, _) = encoding_rs::GBK.encode(&text_utf8);
     let lf = text_utf8.replace("\r\n", "\n").into_bytes();
     for (what, bytes) in [("GBK", gbk.to_vec()), ("LF line endings", lf)] {
-        let again = t
-            .send(upload(
-                UPLOAD,
-                "application/json",
-                multipart(&UNIT, Some(&bytes)),
-            ))
-            .await;
+        let again = upload_json(&t, &UNIT, &bytes).await;
         assert_eq!(again.status(), StatusCode::OK, "{what}: {}", text(&again));
         assert_eq!(json(&again)["reference"], batch.as_str(), "{what}");
     }
     assert_eq!(t.records("staff-filing").await.len(), 3);
 
-    let other = t
-        .send(upload(
-            UPLOAD,
-            "application/json",
-            multipart(&OTHER_UNIT, Some(&utf8)),
-        ))
-        .await;
+    let other = upload_json(&t, &OTHER_UNIT, &utf8).await;
     assert_eq!(other.status(), StatusCode::CREATED, "{}", text(&other));
     assert_ne!(json(&other)["reference"], batch.as_str());
     let records = t.records("staff-filing").await;
@@ -625,13 +603,7 @@ async fn a_filing_is_recognised_by_its_content_and_unit_not_by_the_file_s_bytes(
 async fn a_stray_quote_in_a_csv_never_swallows_the_next_person() {
     let t = TestApp::new();
     let unclosed = csv(&[&format!("{}\"", PEOPLE[0]), PEOPLE[1]]);
-    let response = t
-        .send(upload(
-            UPLOAD,
-            "application/json",
-            multipart(&UNIT, Some(&unclosed)),
-        ))
-        .await;
+    let response = upload_json(&t, &UNIT, &unclosed).await;
     assert_eq!(
         response.status(),
         StatusCode::BAD_REQUEST,
@@ -649,13 +621,7 @@ async fn a_stray_quote_in_a_csv_never_swallows_the_next_person() {
         &PEOPLE[1].replace("会计", "会计\""),
         PEOPLE[2],
     ]);
-    let response = t
-        .send(upload(
-            UPLOAD,
-            "application/json",
-            multipart(&UNIT, Some(&closed)),
-        ))
-        .await;
+    let response = upload_json(&t, &UNIT, &closed).await;
     assert_eq!(
         response.status(),
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -682,13 +648,7 @@ async fn a_column_given_twice_is_refused_naming_both() {
     for person in PEOPLE {
         file.push_str(&format!("{person},110101199003071233\r\n"));
     }
-    let response = t
-        .send(upload(
-            UPLOAD,
-            "application/json",
-            multipart(&UNIT, Some(file.as_bytes())),
-        ))
-        .await;
+    let response = upload_json(&t, &UNIT, file.as_bytes()).await;
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let body = json(&response);
     assert!(
